@@ -1,0 +1,111 @@
+"""Command-line interface: ``flask --app wsgi COMMAND`` (see README and CONTRACT.md)."""
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+
+from .errors import DomainError
+from .extensions import db
+from .imports import Importer, ImportRefused, run_import
+from .timeutil import utcnow
+
+
+def init_app(app: Flask) -> None:
+    """Register the portal's commands."""
+    from .blueprints.admin.imports import ORG_IMPORTER, STAFF_IMPORTER
+
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(backup)
+    app.cli.add_command(api_token)
+    app.cli.add_command(import_command("import-org", ORG_IMPORTER))
+    app.cli.add_command(import_command("import-staff", STAFF_IMPORTER))
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema to the newest migration (safe to run again)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("database is up to date")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Skip quietly when the database has data.")
+def seed_demo(if_empty: bool) -> None:
+    """Load the demo organisation, people and history into an empty database."""
+    from .demo import database_is_empty, seed_demo as load
+
+    if not database_is_empty():
+        if if_empty:
+            click.echo("database has data; demo not loaded")
+            return
+        click.echo("refused: the database is not empty", err=True)
+        sys.exit(1)
+    load()
+    click.echo("demo data loaded (password of every demo account: demo-pass-2026)")
+
+
+def import_command(name: str, importer: Importer) -> click.Command:
+    """Build the ``import-…`` command for ``importer``."""
+
+    @click.command(name, help=f"Import a CSV file: {','.join(importer.columns)}.")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def command(file: Path) -> None:
+        try:
+            count = run_import(importer, file)
+        except ImportRefused as refused:
+            db.session.rollback()
+            for line, reason in refused.problems:
+                click.echo(f"line {line}: {reason}" if line else reason, err=True)
+            click.echo("nothing was imported", err=True)
+            sys.exit(1)
+        except DomainError as error:
+            db.session.rollback()
+            click.echo(f"{error.message}; nothing was imported", err=True)
+            sys.exit(1)
+        click.echo(f"imported {count} row(s) from {file.name}")
+
+    return command
+
+
+@click.group("api-token")
+def api_token() -> None:
+    """Manage read-only API tokens."""
+
+
+@api_token.command("create")
+@click.option("--name", required=True, help="Who will use the token, e.g. HR system.")
+def api_token_create(name: str) -> None:
+    """Print a new read-only API token (it is shown only once)."""
+    from .blueprints.api.services import create_token
+
+    try:
+        _, plain = create_token(name)
+    except DomainError as error:
+        click.echo(str(error.message), err=True)
+        sys.exit(1)
+    click.echo(plain)
+
+
+@click.command("backup")
+@click.argument("destination", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def backup(destination: Path | None) -> None:
+    """Copy the SQLite database while it is in use (online backup), then check the copy."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        click.echo("backup is for SQLite; use pg_dump for PostgreSQL", err=True)
+        sys.exit(1)
+    source_path = engine.url.database
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    target = destination or Path(current_app.instance_path) / "backups" / f"portal-{stamp}.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+        result = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    if result != "ok":
+        click.echo(f"integrity check of {target} failed: {result}", err=True)
+        sys.exit(1)
+    click.echo(f"backup written to {target} (integrity ok)")

@@ -1,0 +1,91 @@
+"""CSV imports: read the whole file, check every row, then write all of it or nothing.
+
+A feature describes an import with an ``Importer``: its columns, a ``check`` that turns each
+row into a plan or a reason, and an ``apply`` that writes the plans in one transaction.
+"""
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from .audit import record
+from .extensions import db
+from .models import ImportedFile
+from .timeutil import to_local
+
+
+class RowProblem(Exception):
+    """A row can't be imported; the message says why."""
+
+
+class ImportRefused(Exception):
+    """The file as a whole was refused; ``problems`` lists (line, reason) pairs."""
+
+    def __init__(self, problems: list[tuple[int, str]]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass
+class Importer:
+    kind: str
+    columns: tuple[str, ...]
+    check: Callable[[dict, dict], Any]  # (row, context) -> plan; raises RowProblem
+    apply: Callable[[list], None]  # plans, in file order -> writes (no commit)
+    prepare: Callable[[list[dict]], dict] = lambda rows: {}  # whole-file facts for check
+
+
+def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
+    """Parse UTF-8 CSV text (BOM optional) with a header naming exactly ``columns``."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportRefused([(1, f"文件不是 UTF-8 编码 (not UTF-8): {error.reason}")]) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
+    if header != columns:
+        expected = ",".join(columns)
+        raise ImportRefused([(1, f"表头应为 {expected} (header must be {expected})")])
+    rows = []
+    for row in reader:
+        if None in row or any(value is None for value in row.values()):
+            rows.append((reader.line_num, None))
+            continue
+        if not any(value.strip() for value in row.values()):
+            continue  # blank line
+        rows.append((reader.line_num, {key.strip(): value.strip() for key, value in row.items()}))
+    return rows
+
+
+def run_import(importer: Importer, path: Path) -> int:
+    """Import ``path`` with ``importer``; return the number of rows, or raise ImportRefused."""
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    earlier = db.session.scalar(select(ImportedFile).where(ImportedFile.sha256 == digest))
+    if earlier is not None:
+        when = to_local(earlier.imported_at).strftime("%Y-%m-%d %H:%M")
+        raise ImportRefused([(0, f"此文件已于 {when} 导入过 (already imported at {when}, "
+                                 f"as {earlier.filename})")])
+    rows = read_rows(raw, importer.columns)
+    plans, problems = [], []
+    context = importer.prepare([row for _, row in rows if row is not None])
+    for line, row in rows:
+        if row is None:
+            problems.append((line, f"列数应为 {len(importer.columns)} (wrong number of columns)"))
+            continue
+        try:
+            plans.append(importer.check(row, context))
+        except RowProblem as problem:
+            problems.append((line, str(problem)))
+    if problems:
+        raise ImportRefused(problems)
+    importer.apply(plans)
+    db.session.add(ImportedFile(kind=importer.kind, sha256=digest, filename=path.name,
+                                rows=len(plans)))
+    record(f"import.{importer.kind}", None, file=path.name, rows=len(plans), sha256=digest)
+    db.session.commit()
+    return len(plans)
