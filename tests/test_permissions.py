@@ -1,0 +1,95 @@
+"""The permission table: every route × every role, built from the app's URL map.
+
+A route missing from ACCESS fails the test, so each new page must state who may use it.
+"""
+import pytest
+from sqlalchemy import select
+
+from portal.blueprints.api.services import create_token
+from portal.extensions import db
+from portal.models import OrgUnit
+
+from .conftest import ROLE_ACCOUNTS, person, sign_in_as
+
+PUBLIC, STAFF, TOKEN = "public", "staff", "token"
+ALL_ROLES = ("teller", "lobby", "manager", "office", "admin")
+
+# endpoint -> who may use it: PUBLIC (anyone), STAFF (any signed-in person),
+# TOKEN (API bearer token) or a tuple of roles.
+ACCESS = {
+    "auth.login": PUBLIC,
+    "auth.set_language": PUBLIC,
+    "auth.logout": STAFF,
+    "auth.password": STAFF,
+    "home.index": STAFF,
+    "home.healthz": PUBLIC,
+    "home.photo": STAFF,
+    "api.person": TOKEN,
+    "admin.units": ("admin",),
+    "admin.unit_new": ("admin",),
+    "admin.unit_edit": ("admin",),
+    "admin.people": ("admin",),
+    "admin.person_new": ("admin",),
+    "admin.person_detail": ("admin",),
+    "admin.person_edit": ("admin",),
+    "admin.person_deactivate": ("admin",),
+    "admin.person_activate": ("admin",),
+    "admin.person_password": ("admin",),
+    "admin.person_photo": ("admin",),
+    "admin.tokens": ("admin",),
+    "admin.token_create": ("admin",),
+    "admin.token_revoke": ("admin",),
+    "admin.audit": ("admin",),
+}
+
+
+def _rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def _sample_values():
+    token, _ = create_token("matrix")
+    return {
+        "person_id": person("T1002").id,
+        "unit_id": db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "ZJK-001")),
+        "token_id": token.id,
+        "work_no": "T1001",
+    }
+
+
+def test_every_route_is_in_the_permission_table(app):
+    missing = sorted({rule.endpoint for rule in _rules(app)} - set(ACCESS))
+    assert not missing, f"routes without an entry in ACCESS: {missing}"
+
+
+def _call(client, rule, values):
+    path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+    if "GET" in rule.methods:
+        return client.get(path)
+    return client.post(path, data={})
+
+
+@pytest.mark.parametrize("role", ("anonymous",) + ALL_ROLES)
+def test_each_role_gets_exactly_the_routes_it_may_use(app, role):
+    failures, values = [], _sample_values()
+    for rule in _rules(app):
+        client = app.test_client()
+        if role != "anonymous":
+            sign_in_as(client, ROLE_ACCOUNTS[role])
+        access = ACCESS[rule.endpoint]
+        allowed = access == PUBLIC or (access == STAFF and role != "anonymous") or role in access
+        if allowed and "GET" not in rule.methods:
+            continue  # side effects of allowed writes are covered by each feature's tests
+        response = _call(client, rule, values)
+        code = response.status_code
+        if access == TOKEN:
+            ok = code == 401
+        elif allowed:
+            ok = code < 400 or (rule.endpoint == "home.photo" and code == 404)
+        elif role == "anonymous":
+            ok = code == 302 and "/login" in response.headers["Location"]
+        else:
+            ok = code == 403
+        if not ok:
+            failures.append(f"{rule.methods - {'HEAD', 'OPTIONS'}} {rule.rule} -> {code}")
+    assert not failures, f"{role}: {failures}"
