@@ -152,3 +152,29 @@ def test_a_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monke
     assert len(first.config["SECRET_KEY"]) >= 32
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert (tmp_path / "secret_key").read_text().strip() == first.config["SECRET_KEY"]
+
+
+
+def _aged_session_cookie(app, client, monkeypatch, minutes: int) -> str:
+    """Re-sign the client's session as if it had last been used ``minutes`` ago."""
+    import itsdangerous.timed
+
+    with client.session_transaction() as session:
+        data = dict(session)
+    serializer = app.session_interface.get_signing_serializer(app)
+    real_time = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() - minutes * 60)
+    cookie = serializer.dumps(data)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", real_time)
+    return cookie
+
+
+def test_a_session_idle_for_more_than_thirty_minutes_is_ended(app, teller, monkeypatch):
+    teller.set_cookie("portal_session", _aged_session_cookie(app, teller, monkeypatch, 31))
+    response = teller.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_session_active_within_thirty_minutes_continues(app, teller, monkeypatch):
+    teller.set_cookie("portal_session", _aged_session_cookie(app, teller, monkeypatch, 29))
+    assert teller.get("/").status_code == 200
