@@ -3,8 +3,10 @@ from flask import make_response, render_template, request
 
 
 def is_htmx() -> bool:
-    """True for an htmx request that wants a fragment (not a boosted navigation)."""
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+    """True for an htmx request that wants a fragment (not a boosted navigation or history restore)."""
+    headers = request.headers
+    return (headers.get("HX-Request") == "true" and not headers.get("HX-Boosted")
+            and not headers.get("HX-History-Restore-Request"))
 
 
 def render_page_or_partial(page: str, partial: str, **context):

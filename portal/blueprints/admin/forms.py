@@ -3,7 +3,8 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, PasswordField, SearchField, SelectField, StringField
+from wtforms import (DateField, IntegerField, PasswordField, SearchField, SelectChoice, SelectField,
+                     StringField)
 from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange,
                                 Optional, ValidationError)
 
@@ -30,6 +31,12 @@ def unit_id(value):
     return int(value) if value not in ("", None) else None
 
 
+def options(blank, choices: dict | None = None) -> list[SelectChoice]:
+    """Select options: an empty first one labelled ``blank`` (if given), then ``choices``."""
+    first = [SelectChoice("", blank)] if blank is not None else []
+    return first + [SelectChoice(value, label) for value, label in (choices or {}).items()]
+
+
 def required(message) -> list:
     """Refuse a missing value and one made only of spaces, with ``message``."""
     return [InputRequired(message), DataRequired(message)]
@@ -44,13 +51,13 @@ def text(label, message, max_length: int, **kwargs) -> StringField:
 def choice(label, choices: dict, message) -> SelectField:
     """A required select over ``choices`` with a "please choose" first option."""
     return SelectField(label, validators=[InputRequired(message)], coerce=blank_to_none,
-                       choices=[("", _l("请选择"))] + list(choices.items()),
+                       choices=options(_l("请选择"), choices),
                        invalid_choice_message=BAD_CHOICE)
 
 
 def unit_label(unit: OrgUnit, root_depth: int = 0) -> str:
     """Name a unit in a select, indented by its depth below ``root_depth``."""
-    return "　" * max(unit.depth - root_depth, 0) + str(unit)
+    return "\u3000" * max(unit.depth - root_depth, 0) + str(unit)  # ideographic spaces
 
 
 class UnitChoices:
@@ -59,10 +66,11 @@ class UnitChoices:
     unit_field = ""
 
     def set_units(self, units: list[OrgUnit], blank) -> None:
+        """Offer ``units`` (indented as a tree) after an empty option labelled ``blank``."""
         self.units = {unit.id: unit for unit in units}
         root = min((unit.depth for unit in units), default=0)
         field = self[self.unit_field]
-        field.choices = [("", blank)] + [(u.id, unit_label(u, root)) for u in units]
+        field.choices = options(blank, {u.id: unit_label(u, root) for u in units})
 
     def chosen_unit(self) -> OrgUnit | None:
         """The unit picked in the select, or None."""
@@ -70,17 +78,21 @@ class UnitChoices:
 
 
 def unit_select(label, validators=()) -> SelectField:
+    """A select of org units by id; its options are set per request with ``set_units``."""
     return SelectField(label, validators=list(validators), coerce=unit_id, choices=[],
                        invalid_value_message=BAD_CHOICE, invalid_choice_message=BAD_CHOICE)
 
 
-WINDOWS = IntegerField(
-    _l("窗口数"),
-    default=0,
-    validators=[InputRequired(_l("请填写窗口数,非网点填 0。")),
-                NumberRange(0, 99, _l("窗口数须在 0–99 之间。"))],
-    invalid_value_message=_l("窗口数须为 0–99 的整数。"),
-)
+def windows_field() -> IntegerField:
+    """The number of counter windows of an outlet, 0–99."""
+    return IntegerField(
+        _l("窗口数"),
+        default=0,
+        validators=[InputRequired(_l("请填写窗口数,非网点填 0。")),
+                    NumberRange(0, 99, _l("窗口数须在 0–99 之间。"))],
+        invalid_value_message=_l("窗口数须为 0–99 的整数。"),
+        render_kw={"inputmode": "numeric"},
+    )
 
 
 class UnitEditForm(UnitChoices, FlaskForm):
@@ -88,7 +100,7 @@ class UnitEditForm(UnitChoices, FlaskForm):
 
     name = text(_l("机构名称"), _l("请填写机构名称。"), 80)
     parent = unit_select(_l("上级机构"))
-    windows = WINDOWS
+    windows = windows_field()
 
     def __init__(self, *args, parents: list[OrgUnit], **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,7 +114,7 @@ class UnitForm(UnitChoices, FlaskForm):
     name = text(_l("机构名称"), _l("请填写机构名称。"), 80)
     kind = choice(_l("机构类型"), KINDS, _l("请选择机构类型。"))
     parent = unit_select(_l("上级机构"), [InputRequired(_l("请选择上级机构。"))])
-    windows = WINDOWS
+    windows = windows_field()
 
     def __init__(self, *args, parents: list[OrgUnit], **kwargs):
         super().__init__(*args, **kwargs)
@@ -165,10 +177,14 @@ class TokenForm(FlaskForm):
 
 
 class FilterForm(FlaskForm):
-    """A GET form read from the query string: no CSRF token, bad values ignored."""
+    """A GET form read from the query string and checked at once; bad values are ignored."""
 
     class Meta:
         csrf = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validate()
 
     def value(self, name: str, fallback=None):
         """The field's value, or ``fallback`` when it is empty or did not validate."""
@@ -176,17 +192,21 @@ class FilterForm(FlaskForm):
         return fallback if field.errors or not field.data else field.data
 
 
+def search(label, max_length: int, **kwargs) -> SearchField:
+    """An optional, trimmed search box of at most ``max_length`` characters."""
+    too_long = Length(max=max_length, message=_l("最多 %(max)d 个字符。"))
+    return SearchField(label, validators=[Optional(), too_long], filters=[strip], **kwargs)
+
+
 class PeopleFilterForm(FilterForm):
-    q = SearchField(_l("工号或姓名"), validators=[Optional(), Length(max=50, message=_l("最多 50 个字符。"))],
-                    filters=[strip])
-    role = SelectField(_l("岗位"), choices=[("", _l("全部岗位"))] + list(ROLES.items()),
-                       invalid_choice_message=BAD_CHOICE)
-    status = SelectField(_l("状态"), choices=list(STATUSES.items()), default="active",
+    q = search(_l("工号或姓名"), 50)
+    role = SelectField(_l("岗位"), choices=options(_l("全部岗位"), ROLES),
+                       coerce=blank_to_none, invalid_choice_message=BAD_CHOICE)
+    status = SelectField(_l("状态"), choices=options(None, STATUSES), default="active",
                          invalid_choice_message=BAD_CHOICE)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.validate()
         live = {"hx-get": url_for("admin.people"), "hx-target": "#people-results",
                 "hx-push-url": "true", "hx-include": "closest form"}
         self.q.render_kw = {**live, "hx-trigger": "input changed delay:200ms, search",
@@ -195,11 +215,5 @@ class PeopleFilterForm(FilterForm):
 
 
 class AuditFilterForm(FilterForm):
-    q = SearchField(_l("操作(前缀)"), validators=[Optional(), Length(max=60, message=_l("最多 60 个字符。"))],
-                    filters=[strip], render_kw={"placeholder": "person."})
-    actor = SearchField(_l("操作人工号"), validators=[Optional(), Length(max=20, message=_l("最多 20 个字符。"))],
-                        filters=[strip])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.validate()
+    q = search(_l("操作(前缀)"), 60, render_kw={"placeholder": "person."})
+    actor = search(_l("操作人工号"), 20)

@@ -1,4 +1,5 @@
 """CSV imports of the organisation and the staff (``import-org``, ``import-staff``)."""
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,6 +10,7 @@ from . import services
 
 ORG_COLUMNS = ("code", "name", "kind", "parent_code", "windows")
 STAFF_COLUMNS = ("work_no", "name", "role", "outlet_code", "joined_on", "password")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -23,7 +25,9 @@ class OrgRow:
 def _org_prepare(rows: list[dict]) -> dict:
     codes = [row["code"].upper() for row in rows]
     return {
-        "kinds": {row["code"].upper(): row["kind"] for row in rows},
+        "codes": set(codes),
+        # only valid kinds: a row with an unknown kind is refused and can parent nothing
+        "kinds": {row["code"].upper(): row["kind"] for row in rows if row["kind"] in KINDS},
         "duplicates": {code for code in codes if codes.count(code) > 1},
     }
 
@@ -43,6 +47,8 @@ def _org_check(row: dict, context: dict) -> OrgRow:
         raise RowProblem(problem)
     parent_kind = None
     if parent_code:
+        if parent_code in context["codes"] and parent_code not in context["kinds"]:
+            raise RowProblem(f"上级机构 {parent_code} 所在行有误 (parent_code's own row is invalid)")
         existing = unit_by_code(parent_code)
         parent_kind = context["kinds"].get(parent_code) or (existing.kind if existing else None)
         if parent_kind is None:
@@ -107,6 +113,8 @@ def _staff_check(row: dict, context: dict) -> StaffRow:
     if problem := services.placement_problem(row["role"], unit.kind):
         raise RowProblem(f"{problem} (role {row['role']!r})")
     try:
+        if not ISO_DATE.fullmatch(row["joined_on"]):
+            raise ValueError("not YYYY-MM-DD")  # fromisoformat also takes 20260105, 2026-W02-1
         joined_on = date.fromisoformat(row["joined_on"])
     except ValueError:
         raise RowProblem(f"入职日期 {row['joined_on']!r} 应为 YYYY-MM-DD (bad joined_on)") from None

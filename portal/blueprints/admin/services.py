@@ -13,6 +13,7 @@ from ...audit import record
 from ...errors import DomainError
 from ...extensions import db
 from ...models import KIND_RANK, KINDS, OUTLET_ROLES, ROLES, OrgUnit, Person, person_by_work_no, unit_by_code
+from ...signals import unit_saved
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 WORK_NO_RE = re.compile(r"^[A-Za-z0-9]{2,20}$")
@@ -23,7 +24,7 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 64
 
 def code_problem(code: str) -> str | None:
     """Why ``code`` can't be an org-unit code, or None."""
-    if not CODE_RE.match(code or ""):
+    if not CODE_RE.fullmatch(code or ""):
         return str(_l("机构代码须为 1–20 位字母、数字或连字符。"))
     return None
 
@@ -36,6 +37,8 @@ def parent_problem(kind: str, parent_kind: str | None) -> str | None:
         return None if kind == "bank" else str(_l("除总行外,机构必须有上级机构。"))
     if kind == "bank":
         return str(_l("总行不能有上级机构。"))
+    if parent_kind not in KIND_RANK:
+        return str(_l("机构类型无效。"))
     if KIND_RANK[parent_kind] >= KIND_RANK[kind]:
         return str(_l("上级机构的层级必须高于本机构。"))
     return None
@@ -52,7 +55,7 @@ def windows_problem(kind: str, windows: int) -> str | None:
 
 def work_no_problem(work_no: str) -> str | None:
     """Why ``work_no`` can't be a work number, or None."""
-    if not WORK_NO_RE.match(work_no or ""):
+    if not WORK_NO_RE.fullmatch(work_no or ""):
         return str(_l("工号须为 2–20 位字母或数字。"))
     return None
 
@@ -92,6 +95,7 @@ def build_unit(code: str, name: str, kind: str, parent: OrgUnit | None, windows:
     db.session.add(unit)
     db.session.flush()
     record("org_unit.created", unit, code=code, name=unit.name, kind=kind, windows=windows)
+    unit_saved.send(unit)
     return unit
 
 
@@ -121,6 +125,7 @@ def change_unit(unit: OrgUnit, name: str, parent: OrgUnit | None, windows: int) 
     after = {"name": unit.name, "parent": parent.code if parent else None, "windows": windows}
     if before != after:
         record("org_unit.changed", unit, before=before, after=after)
+        unit_saved.send(unit)
 
 
 def update_unit(unit: OrgUnit, name: str, parent: OrgUnit | None, windows: int) -> None:

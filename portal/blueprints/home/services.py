@@ -2,8 +2,9 @@
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import MANAGER, OUTLET_ROLES, AuditEvent, OrgUnit, Person
+from ...models import MANAGER, OUTLET_ROLES, OrgUnit, Person
 from ...permissions import scoped_people, scoped_units
+from ..admin.queries import audit_page
 
 ROLE_ORDER = {role: index for index, role in enumerate((MANAGER, "lobby_manager", "teller"))}
 
@@ -48,7 +49,7 @@ def admin_summary(user: Person) -> dict:
         scoped_people(select(Person.active, func.count(Person.id)), user).group_by(Person.active)
     ).all()
     by_state = {active: count for active, count in people}
-    recent = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)).all()
+    recent = audit_page(user, action=None, actor=None, page=1, per_page=10).items
     return {
         "units": units,
         "active": by_state.get(True, 0),
