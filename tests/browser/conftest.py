@@ -63,7 +63,8 @@ def _page(browser, viewport, request):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("requestfailed", lambda req: _failed_request(req, errors))
     yield page
     artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
     if getattr(request.node, "rep_call_failed", False):
@@ -71,6 +72,20 @@ def _page(browser, viewport, request):
         page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not errors, f"browser console errors: {errors}"
+
+
+def _console_error(message, errors: list) -> None:
+    """Collect console errors, except the browser's own report of a cancelled favicon fetch."""
+    if message.type == "error" and "favicon" not in message.location.get("url", ""):
+        if not message.text.startswith("Failed to load resource: net::ERR_"):
+            errors.append(message.text)
+
+
+def _failed_request(request, errors: list) -> None:
+    """Collect failed requests; a favicon fetch or load cut short by navigating away is no fault."""
+    if "favicon" in request.url or request.failure == "net::ERR_ABORTED":
+        return
+    errors.append(f"{request.method} {request.url}: {request.failure}")
 
 
 @pytest.fixture
