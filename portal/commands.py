@@ -1,6 +1,7 @@
 """Command-line interface: ``flask --app wsgi COMMAND`` (see README and CONTRACT.md)."""
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -101,8 +102,12 @@ def backup(destination: Path | None) -> None:
     source_path = engine.url.database
     stamp = utcnow().strftime("%Y%m%d-%H%M%S")
     target = destination or Path(current_app.instance_path) / "backups" / f"portal-{stamp}.db"
+    if target.resolve() == Path(source_path).resolve():
+        click.echo("refused: the backup would overwrite the database itself", err=True)
+        sys.exit(1)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+    # closing(): a sqlite3 connection used as a context manager commits but stays open.
+    with closing(sqlite3.connect(source_path)) as source, closing(sqlite3.connect(target)) as copy:
         source.backup(copy)
         result = copy.execute("PRAGMA integrity_check").fetchone()[0]
     if result != "ok":

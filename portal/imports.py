@@ -6,6 +6,7 @@ row into a plan or a reason, and an ``apply`` that writes the plans in one trans
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,6 +17,9 @@ from .audit import record
 from .extensions import db
 from .models import ImportedFile
 from .timeutil import to_local
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RowProblem(Exception):
@@ -51,13 +55,16 @@ def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
         expected = ",".join(columns)
         raise ImportRefused([(1, f"表头应为 {expected} (header must be {expected})")])
     rows = []
-    for row in reader:
-        if None in row or any(value is None for value in row.values()):
-            rows.append((reader.line_num, None))
-            continue
-        if not any(value.strip() for value in row.values()):
-            continue  # blank line
-        rows.append((reader.line_num, {key.strip(): value.strip() for key, value in row.items()}))
+    try:
+        for row in reader:
+            if None in row or any(value is None for value in row.values()):
+                rows.append((reader.line_num, None))
+                continue
+            if not any(value.strip() for value in row.values()):
+                continue  # blank line
+            rows.append((reader.line_num, {key.strip(): value.strip() for key, value in row.items()}))
+    except csv.Error as error:  # e.g. a field over csv.field_size_limit()
+        raise ImportRefused([(reader.reader.line_num, f"无法读取此行 (unreadable CSV: {error})")]) from None
     return rows
 
 
@@ -76,6 +83,9 @@ def run_import(importer: Importer, path: Path) -> int:
     for line, row in rows:
         if row is None:
             problems.append((line, f"列数应为 {len(importer.columns)} (wrong number of columns)"))
+            continue
+        if any(CONTROL_CHARACTERS.search(value) for value in row.values()):
+            problems.append((line, "含有控制字符或换行 (control characters are not allowed)"))
             continue
         try:
             plans.append(importer.check(row, context))

@@ -1,9 +1,8 @@
 """API endpoints. Every one needs ``Authorization: Bearer <token>`` and answers JSON."""
 from flask import abort, g, jsonify, request
-from sqlalchemy import select
 
-from ...extensions import db
-from ...models import Person
+from ...errors import render_error
+from ...models import person_by_work_no
 from ...security import log_security
 from . import bp
 from .services import find_active_token
@@ -16,14 +15,22 @@ def require_token():
     token = find_active_token(plain.strip()) if scheme.lower() == "bearer" else None
     if token is None:
         log_security("api_denied", path=request.path)
-        abort(401)
+        # RFC 6750 section 3: a 401 names the scheme the client should use.
+        return render_error(401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
     g.api_token = token
+
+
+@bp.after_request
+def no_store(response):
+    """Personal data: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/people/<work_no>")
 def person(work_no: str):
     """Basic facts of one person: name, role, outlet, status."""
-    found = db.session.scalar(select(Person).where(Person.work_no == work_no))
+    found = person_by_work_no(work_no.upper())  # work numbers are stored in capitals
     if found is None:
         abort(404)
     return jsonify(
