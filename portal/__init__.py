@@ -2,7 +2,8 @@
 import logging
 from pathlib import Path
 
-from flask import Flask, session
+from babel import Locale
+from flask import Flask, has_request_context, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import check_secret_key, default_settings
@@ -24,12 +25,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         count = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    init_security(app)  # first, so every later hook and log line has the request id
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
-    init_security(app)
     return app
 
 
@@ -47,9 +48,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
 
-def select_locale() -> str:
-    """The language chosen with the switcher, else Chinese."""
-    return session.get("lang", "zh_CN")
+LOCALES = {name: Locale.parse(name) for name in ("zh_CN", "en")}
+
+
+def select_locale() -> Locale:
+    """The language chosen with the switcher, else Chinese (always Chinese outside requests).
+
+    Parsed Locale objects are handed back, so that no request parses one again.
+    """
+    name = session.get("lang", "zh_CN") if has_request_context() else "zh_CN"
+    return LOCALES.get(name, LOCALES["zh_CN"])
 
 
 def register_blueprints(app: Flask) -> None:
@@ -57,8 +65,9 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.api import bp as api_bp
     from .blueprints.auth import bp as auth_bp
     from .blueprints.home import bp as home_bp
+    from .blueprints.ratings import bp as ratings_bp
 
-    for bp in (auth_bp, home_bp, admin_bp, api_bp):
+    for bp in (auth_bp, home_bp, admin_bp, api_bp, ratings_bp):
         app.register_blueprint(bp)
 
 

@@ -17,6 +17,7 @@ from .timeutil import utcnow
 def init_app(app: Flask) -> None:
     """Register the portal's commands."""
     from .blueprints.admin.imports import ORG_IMPORTER, STAFF_IMPORTER
+    from .blueprints.ratings.imports import RATING_IMPORTER, TRANSACTION_IMPORTER
 
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo)
@@ -24,6 +25,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(api_token)
     app.cli.add_command(import_command("import-org", ORG_IMPORTER))
     app.cli.add_command(import_command("import-staff", STAFF_IMPORTER))
+    app.cli.add_command(import_command("import-ratings", RATING_IMPORTER))
+    app.cli.add_command(import_command("import-transactions", TRANSACTION_IMPORTER))
+    app.cli.add_command(ratings_monthly_check)
 
 
 @click.command("init-db")
@@ -114,3 +118,26 @@ def backup(destination: Path | None) -> None:
         click.echo(f"integrity check of {target} failed: {result}", err=True)
         sys.exit(1)
     click.echo(f"backup written to {target} (integrity ok)")
+
+
+@click.command("ratings-monthly-check")
+@click.option("--month", help="YYYY-MM; default: the month before this one")
+def ratings_monthly_check(month: str | None) -> None:
+    """Propose R15 deductions for every outlet's tellers from a month's figures (run monthly)."""
+    from sqlalchemy import select
+
+    from .blueprints.ratings.services import monthly_check
+    from .models import OrgUnit
+    from .periods import BadPeriod, parse, previous_month
+    from .timeutil import local_today
+
+    try:
+        period = parse(month) if month else previous_month(local_today())
+        if "Q" in period.label:
+            raise BadPeriod(month)
+    except BadPeriod:
+        click.echo(f"month must look like 2026-10, not {month!r}", err=True)
+        sys.exit(1)
+    outlets = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "outlet")).all()
+    created = monthly_check(list(outlets), period, utcnow())
+    click.echo(f"{period.label}: {created} R15 proposal(s) created")

@@ -56,6 +56,10 @@ def default_settings(instance_path: str, overrides: dict) -> dict:
         "LOGIN_RATE_LIMIT": "20 per minute",
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PAGE_SIZE": 25,
+        "RATING_REPEAT_MINUTES": 10,  # same phone, same teller (default, SPEC 3)
+        "RATING_FLAG_BURST": 3,  # ratings from one address in 10 minutes before flagging
+        "RATING_RATE_LIMIT": "6 per minute; 30 per hour",
+        "PUBLIC_RATE_LIMIT": "10 per minute; 60 per hour",
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -1,11 +1,13 @@
-"""Demo data for ``seed-demo``: the organisation and people of CONTRACT.md."""
+"""Demo data for ``seed-demo``: the organisation and people of CONTRACT.md and their history."""
 from datetime import date
 
 from sqlalchemy import func, select
 
 from .blueprints.admin import services
+from .blueprints.ratings import demo as ratings_demo
 from .extensions import db
 from .models import ADMIN, LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
+from .timeutil import local_today
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -44,11 +46,14 @@ def database_is_empty() -> bool:
     return not units and not people
 
 
-def seed_demo() -> None:
-    """Load the demo organisation and people in one transaction."""
+def seed_demo(with_history: bool = True, today: date | None = None) -> None:
+    """Load the demo organisation and people, and their history, in one transaction."""
     units: dict[str, OrgUnit] = {}
     for code, name, kind, parent, windows in UNITS:
         units[code] = services.build_unit(code, name, kind, units.get(parent), windows)
     for work_no, name, role, unit, joined_on in PEOPLE:
         services.build_person(work_no, name, role, units[unit], joined_on, DEMO_PASSWORD)
+    db.session.flush()
+    if with_history:
+        ratings_demo.seed_history(today or local_today())
     db.session.commit()

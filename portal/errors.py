@@ -35,6 +35,20 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    status = 400
+
+
+class Conflict(DomainError):
+    """Someone else changed the same thing first (answered 409)."""
+
+    status = 409
+
+
+class TooMany(DomainError):
+    """Too many attempts in a short time (answered 429)."""
+
+    status = 429
+
 
 def render_error(code: int, message=None, headers=None):
     """Answer ``code`` as JSON under /api/, as a page elsewhere."""

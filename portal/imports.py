@@ -20,6 +20,7 @@ from .timeutil import to_local
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_BYTES_BUT_LINE_ENDS = re.compile(rb"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class RowProblem(Exception):
@@ -49,22 +50,23 @@ def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportRefused([(1, f"文件不是 UTF-8 编码 (not UTF-8): {error.reason}")]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = tuple(name.strip() for name in next(reader, ()))
     if header != columns:
         expected = ",".join(columns)
         raise ImportRefused([(1, f"表头应为 {expected} (header must be {expected})")])
     rows = []
     try:
-        for row in reader:
-            if None in row or any(value is None for value in row.values()):
+        for values in reader:
+            stripped = [value.strip() for value in values]
+            if not any(stripped):
+                continue  # blank line
+            if len(stripped) != len(columns):
                 rows.append((reader.line_num, None))
                 continue
-            if not any(value.strip() for value in row.values()):
-                continue  # blank line
-            rows.append((reader.line_num, {key.strip(): value.strip() for key, value in row.items()}))
+            rows.append((reader.line_num, dict(zip(columns, stripped))))
     except csv.Error as error:  # e.g. a field over csv.field_size_limit()
-        raise ImportRefused([(reader.reader.line_num, f"无法读取此行 (unreadable CSV: {error})")]) from None
+        raise ImportRefused([(reader.line_num, f"无法读取此行 (unreadable CSV: {error})")]) from None
     return rows
 
 
@@ -78,13 +80,16 @@ def run_import(importer: Importer, path: Path) -> int:
         raise ImportRefused([(0, f"此文件已于 {when} 导入过 (already imported at {when}, "
                                  f"as {earlier.filename})")])
     rows = read_rows(raw, importer.columns)
+    # One scan of the whole file; values are looked at one by one only when it finds a control
+    # character other than a line end, or a quote (the only way a field can hold a line end).
+    suspect = b'"' in raw or CONTROL_BYTES_BUT_LINE_ENDS.search(raw) is not None
     plans, problems = [], []
     context = importer.prepare([row for _, row in rows if row is not None])
     for line, row in rows:
         if row is None:
             problems.append((line, f"列数应为 {len(importer.columns)} (wrong number of columns)"))
             continue
-        if any(CONTROL_CHARACTERS.search(value) for value in row.values()):
+        if suspect and any(CONTROL_CHARACTERS.search(value) for value in row.values()):
             problems.append((line, "含有控制字符或换行 (control characters are not allowed)"))
             continue
         try:

@@ -6,10 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from portal.blueprints.api.services import create_token
+from portal.blueprints.ratings.models import Window
 from portal.extensions import db
 from portal.models import OrgUnit
+from portal.timeutil import local_today
 
 from .conftest import ROLE_ACCOUNTS, person, sign_in_as
+from .ratings_helpers import make_rating
 
 PUBLIC, STAFF, TOKEN = "public", "staff", "token"
 ALL_ROLES = ("teller", "lobby", "manager", "office", "admin")
@@ -25,6 +28,7 @@ ACCESS = {
     "home.healthz": PUBLIC,
     "home.photo": STAFF,
     "api.person": TOKEN,
+    "api.person_ratings": TOKEN,
     "admin.units": ("admin",),
     "admin.unit_new": ("admin",),
     "admin.unit_edit": ("admin",),
@@ -40,11 +44,45 @@ ACCESS = {
     "admin.token_create": ("admin",),
     "admin.token_revoke": ("admin",),
     "admin.audit": ("admin",),
+    "ratings.rate": PUBLIC,
+    "ratings.thanks": PUBLIC,
+    "ratings.public_photo": PUBLIC,
+    "ratings.window": ("teller", "lobby", "manager"),
+    "ratings.window_open": ("teller", "lobby", "manager"),
+    "ratings.window_close": ("teller", "lobby", "manager"),
+    "ratings.window_invite": ("teller", "lobby", "manager"),
+    "ratings.window_code": ("teller", "lobby", "manager"),
+    "ratings.window_screen": ("teller", "lobby", "manager"),
+    "ratings.qr_codes": ("manager", "office"),
+    "ratings.window_token_replace": ("manager",),
+    "ratings.mine": ("teller", "lobby", "manager"),
+    "ratings.appeal": ("teller", "lobby", "manager"),
+    "ratings.outlet": ("lobby", "manager", "office"),
+    "ratings.outlet_xlsx": ("lobby", "manager", "office"),
+    "ratings.alerts": ("lobby", "manager", "office"),
+    "ratings.alerts_xlsx": ("lobby", "manager", "office"),
+    "ratings.alert_badge": ("manager",),
+    "ratings.rating_seen": ("manager",),
+    "ratings.rating_decide": ("manager",),
+    "ratings.appeals": ("lobby", "manager", "office"),
+    "ratings.appeals_xlsx": ("lobby", "manager", "office"),
+    "ratings.levels": ("lobby", "manager", "office"),
+    "ratings.levels_xlsx": ("lobby", "manager", "office"),
+    "ratings.level_confirm": ("manager",),
+    "ratings.monthly_check": ("manager",),
+    "ratings.proposals": ("lobby", "manager", "office"),
+    "ratings.proposals_xlsx": ("lobby", "manager", "office"),
+    "ratings.thresholds": ("office",),
 }
 
 
 def _rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def _first_window() -> Window:
+    outlet = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "ZJK-001"))
+    return db.session.scalar(select(Window).where(Window.outlet_id == outlet, Window.number == 1))
 
 
 def _sample_values():
@@ -54,6 +92,9 @@ def _sample_values():
         "unit_id": db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "ZJK-001")),
         "token_id": token.id,
         "work_no": "T1001",
+        "token": _first_window().token,
+        "window_id": _first_window().id,
+        "rating_id": make_rating(person("T1002"), 1, local_today()).id,
     }
 
 
@@ -85,7 +126,8 @@ def test_each_role_gets_exactly_the_routes_it_may_use(app, role):
         if access == TOKEN:
             ok = code == 401
         elif allowed:
-            ok = code < 400 or (rule.endpoint == "home.photo" and code == 404)
+            ok = code < 400 or (rule.endpoint in ("home.photo", "ratings.public_photo")
+                                  and code == 404)
         elif role == "anonymous":
             ok = code == 302 and "/login" in response.headers["Location"]
         else:

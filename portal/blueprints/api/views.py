@@ -2,7 +2,9 @@
 from flask import abort, g, jsonify, request
 
 from ...errors import render_error
-from ...models import person_by_work_no
+from ...models import Person, person_by_work_no
+from ...periods import BadPeriod, parse
+from ..ratings.services import measures_for, star_level, thresholds
 from ...security import log_security
 from . import bp
 from .services import find_active_token
@@ -27,12 +29,21 @@ def no_store(response):
     return response
 
 
-@bp.get("/people/<work_no>")
-def person(work_no: str):
-    """Basic facts of one person: name, role, outlet, status."""
+def _person_or_404(work_no: str) -> Person:
     found = person_by_work_no(work_no.upper())  # work numbers are stored in capitals
     if found is None:
         abort(404)
+    return found
+
+
+def _fraction(value) -> float | None:
+    return None if value is None else float(value)
+
+
+@bp.get("/people/<work_no>")
+def person(work_no: str):
+    """Basic facts of one person: name, role, outlet, status."""
+    found = _person_or_404(work_no)
     return jsonify(
         work_no=found.work_no,
         name=found.name,
@@ -40,4 +51,26 @@ def person(work_no: str):
         outlet=found.org_unit.code,
         joined_on=found.joined_on.isoformat(),
         active=found.active,
+    )
+
+
+@bp.get("/people/<work_no>/ratings")
+def person_ratings(work_no: str):
+    """A person's rating measures for a month or quarter, with the projected star level."""
+    found = _person_or_404(work_no)
+    try:
+        period = parse(request.args.get("period", ""))
+    except BadPeriod:
+        return render_error(400, "period must be YYYY-MM or YYYYQn")
+    measures = measures_for([found.id], period)[found.id]
+    return jsonify(
+        work_no=found.work_no,
+        period=period.label,
+        ratings=measures.ratings,
+        average=_fraction(measures.average),
+        satisfaction_rate=_fraction(measures.satisfaction_rate),
+        evaluation_rate=_fraction(measures.evaluation_rate),
+        on_rate=_fraction(measures.on_rate),
+        complaints_upheld=measures.complaints_upheld,
+        projected_level=star_level(measures, thresholds()),
     )

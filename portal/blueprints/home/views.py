@@ -9,6 +9,7 @@ from sqlalchemy import text
 from ...extensions import db
 from ...models import ADMIN, MANAGER, OFFICE
 from ...nav import register_nav
+from ...panels import panels_for
 from ...permissions import STAFF_ROLES, get_person_or_404
 from . import bp
 from .services import admin_summary, outlet_staff, outlets_overview
@@ -20,14 +21,17 @@ register_nav("home.index", _l("首页"), STAFF_ROLES, order=0)
 @login_required
 def index():
     """Show the home page of the signed-in person's role."""
-    role = current_user.role
+    role, panels = current_user.role, panels_for(current_user)
     if role == MANAGER:
-        return render_template("home/manager.html", staff=outlet_staff(current_user.org_unit))
+        return render_template("home/manager.html", panels=panels,
+                               staff=outlet_staff(current_user.org_unit))
     if role == OFFICE:
-        return render_template("home/office.html", outlets=outlets_overview(current_user))
+        return render_template("home/office.html", panels=panels,
+                               outlets=outlets_overview(current_user))
     if role == ADMIN:
-        return render_template("home/admin.html", summary=admin_summary(current_user))
-    return render_template("home/teller.html")
+        return render_template("home/admin.html", panels=panels,
+                               summary=admin_summary(current_user))
+    return render_template("home/teller.html", panels=panels)
 
 
 @bp.get("/healthz")
