@@ -3,8 +3,10 @@ import logging
 import re
 import secrets
 from datetime import datetime, timezone
+from functools import wraps
 
 from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user
 
 security_log = logging.getLogger("portal.security")
@@ -34,8 +36,29 @@ def log_security(event: str, **fields) -> None:
     )
 
 
+class PortalSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose idle clock a passive request (polling) does not reset."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if g.get("passive_request") and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+
+def passive(view):
+    """Mark a view as background polling: it must not keep an idle session alive."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        g.passive_request = True
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def init_security(app: Flask) -> None:
     """Register the request hooks that every response goes through."""
+    app.session_interface = PortalSessionInterface()
     app.before_request(_assign_request_id)
     app.before_request(_enforce_session_lifetime)
     app.after_request(_set_headers)

@@ -178,3 +178,17 @@ def test_a_session_idle_for_more_than_thirty_minutes_is_ended(app, teller, monke
 def test_a_session_active_within_thirty_minutes_continues(app, teller, monkeypatch):
     teller.set_cookie("portal_session", _aged_session_cookie(app, teller, monkeypatch, 29))
     assert teller.get("/").status_code == 200
+
+
+def test_background_polling_does_not_keep_an_idle_session_alive(auth, client):
+    auth.login("M0001")
+    polled = client.get("/ratings/alerts/badge", headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and "Set-Cookie" not in polled.headers
+    visited = client.get("/")
+    assert "portal_session=" in visited.headers.get("Set-Cookie", "")
+
+
+def test_a_signed_out_htmx_request_asks_for_a_full_redirect_to_sign_in(client):
+    response = client.get("/ratings/alerts/badge", headers={"HX-Request": "true"})
+    assert response.headers["HX-Redirect"].startswith("/login")
+    assert "<html" not in response.get_data(as_text=True)

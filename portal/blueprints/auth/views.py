@@ -3,11 +3,12 @@ from datetime import datetime, timezone
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy import select
 
 from ...errors import DomainError
 from ...extensions import db, limiter, login_manager
+from ...htmx import hx_redirect, is_htmx
 from ...models import Person
 from ...security import log_security
 from ...timeutil import utcnow
@@ -22,6 +23,15 @@ def load_user(session_token: str) -> Person | None:
     return db.session.scalar(
         select(Person).where(Person.session_token == session_token, Person.active.is_(True))
     )
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send a signed-out person to the sign-in page; an htmx fragment asks for a full redirect."""
+    target = login_url(login_manager.login_view, next_url=request.url)
+    if is_htmx():
+        return hx_redirect(target)
+    return redirect(target)
 
 
 def _login_rate() -> str:

@@ -17,6 +17,7 @@ from ...panels import register_panel
 from ...periods import Period, month_of, previous_month, quarter_of
 from ...permissions import role_required, scope_unit
 from ...proposals import PointsProposal
+from ...security import passive
 from ...timeutil import local_today, to_local, utcnow
 from ...xlsx import xlsx_response
 from ..admin.queries import page_number
@@ -116,7 +117,8 @@ def outlet_rows(outlet: OrgUnit, month: Period) -> list[dict]:
     quarter = quarter_of(month.start)
     tellers = _tellers(outlet)
     ids = [teller.id for teller in tellers]
-    by_month, by_quarter = services.measures_for(ids, month), services.measures_for(ids, quarter)
+    both = services.measures_over(ids, [month, quarter])
+    by_month, by_quarter = both[month.label], both[quarter.label]
     confirmed = services.confirmed_levels(ids, quarter.label)
     rows = services.thresholds()
     return [{"teller": teller, "month": figures(by_month[teller.id]),
@@ -227,6 +229,7 @@ def alerts_xlsx():
 
 
 @bp.get("/ratings/alerts/badge")
+@passive
 @role_required(MANAGER)
 def alert_badge():
     """Answer only the low-rating badge (the manager's home page polls it every 30 s)."""
