@@ -1,13 +1,13 @@
 """Forms of the admin pages: org units, people, passwords, photos, API tokens, filters."""
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (DateField, IntegerField, PasswordField, SearchField, SelectChoice, SelectField,
                      StringField)
 from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange,
                                 Optional, ValidationError)
 
+from ...forms import PortalForm
 from ...models import KINDS, ROLES, OrgUnit
 from .photos import photo_problem
 
@@ -95,7 +95,7 @@ def windows_field() -> IntegerField:
     )
 
 
-class UnitEditForm(UnitChoices, FlaskForm):
+class UnitEditForm(UnitChoices, PortalForm):
     unit_field = "parent"
 
     name = text(_l("机构名称"), _l("请填写机构名称。"), 80)
@@ -107,7 +107,7 @@ class UnitEditForm(UnitChoices, FlaskForm):
         self.set_units(parents, _l("无(总行)"))
 
 
-class UnitForm(UnitChoices, FlaskForm):
+class UnitForm(UnitChoices, PortalForm):
     unit_field = "parent"
 
     code = text(_l("机构代码"), _l("请填写机构代码。"), 20, render_kw={"autocapitalize": "characters"})
@@ -121,7 +121,7 @@ class UnitForm(UnitChoices, FlaskForm):
         self.set_units(parents, _l("请选择"))
 
 
-class PersonEditForm(UnitChoices, FlaskForm):
+class PersonEditForm(UnitChoices, PortalForm):
     unit_field = "org_unit"
 
     name = text(_l("姓名"), _l("请填写姓名。"), 50)
@@ -144,7 +144,7 @@ class PersonForm(PersonEditForm):
     )
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(PortalForm):
     password = PasswordField(
         _l("新密码"),
         validators=[InputRequired(_l("请填写新密码。")), PASSWORD_RULE],
@@ -164,7 +164,7 @@ def real_photo(form, field) -> None:
         raise ValidationError(problem)
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(PortalForm):
     photo = FileField(
         _l("照片"),
         validators=[FileRequired(_l("请选择要上传的照片。")), real_photo],
@@ -172,11 +172,11 @@ class PhotoForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PortalForm):
     name = text(_l("名称"), _l("请填写令牌名称。"), 80)
 
 
-class FilterForm(FlaskForm):
+class FilterForm(PortalForm):
     """A GET form read from the query string and checked at once; bad values are ignored."""
 
     class Meta:

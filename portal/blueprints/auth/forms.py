@@ -1,13 +1,14 @@
 """Forms for signing in and changing a password."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
+
+from ...forms import PortalForm
 
 PASSWORD_RULE = Length(min=8, max=64, message=_l("密码长度须为 8–64 个字符。"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     work_no = StringField(
         _l("工号"),
         validators=[InputRequired(_l("请输入工号。")), Length(max=20)],
@@ -21,7 +22,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(PortalForm):
     current = PasswordField(
         _l("当前密码"),
         validators=[InputRequired(_l("请输入当前密码。"))],

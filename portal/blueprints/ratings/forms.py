@@ -1,10 +1,10 @@
 """Forms of the rating pages: the customer's rating and the teller's window."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
 from wtforms.validators import Optional, Regexp, ValidationError
 
+from ...forms import PortalForm
 from .models import Window
 from .services import COMMENT_MAX, STAR_LABELS, TAGS, RatingInput, clean_comment
 
@@ -36,7 +36,7 @@ def window_label(window: Window):
               name=window.duty.person.name)
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     """The customer's rating: stars, tags, comment, queue ticket and the page's one-time token."""
 
     stars = RadioField(
@@ -81,7 +81,7 @@ class RatingForm(FlaskForm):
                            comment=self.comment.data or "", ticket_no=self.ticket_no.data or "")
 
 
-class OpenWindowForm(FlaskForm):
+class OpenWindowForm(PortalForm):
     """The teller picks one window of their own outlet to open for rating (上岗)."""
 
     window = SelectField(_l("窗口"), coerce=window_id, validate_choice=False)

@@ -3,12 +3,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, FieldList, Form, FormField, HiddenField, IntegerField, StringField
 from wtforms import TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ...errors import DomainError
+from ...forms import PortalForm
 from ...periods import BadPeriod, Period, parse, parse_quarter
 from .services import Threshold
 
@@ -30,7 +30,7 @@ def blame(form, error: DomainError) -> None:
         form.form_errors.append(error.message)
 
 
-class AppealForm(FlaskForm):
+class AppealForm(PortalForm):
     reason = TextAreaField(
         _l("申诉理由"), filters=[strip],
         validators=[InputRequired(_l("请写明申诉理由(5–500 字)。")),
@@ -39,7 +39,7 @@ class AppealForm(FlaskForm):
     )
 
 
-class DecideForm(FlaskForm):
+class DecideForm(PortalForm):
     decision = StringField(_l("处理结果"), validators=[
         InputRequired(_l("请选择处理结果。")),
         AnyOf(("exclude", "keep"), _l("请选择处理结果。"))])
@@ -54,7 +54,7 @@ class DecideForm(FlaskForm):
         return "appeals" if self.back.data == "appeals" else "alerts"
 
 
-class _PeriodForm(FlaskForm):
+class _PeriodForm(PortalForm):
     """A form with one period field (a month or a quarter) that may be left empty."""
 
     parser = staticmethod(parse)
@@ -189,7 +189,7 @@ def _row_data(row: Threshold) -> dict:
     }
 
 
-class ThresholdsForm(FlaskForm):
+class ThresholdsForm(PortalForm):
     rows = FieldList(FormField(ThresholdRowForm), min_entries=len(LEVELS),
                      max_entries=len(LEVELS))
 
