@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test translations messages check-python
+.PHONY: run test bench translations messages check-python
 
 run: $(VENV)/.run-deps translations
 	$(BIN)/flask --app wsgi init-db
@@ -14,6 +14,9 @@ run: $(VENV)/.run-deps translations
 
 test: $(VENV)/.dev-deps translations
 	$(BIN)/python -m pytest
+
+bench: $(VENV)/.dev-deps translations  ## ratios against bare baselines, see bench/bench.py
+	$(BIN)/python -m bench.bench
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'

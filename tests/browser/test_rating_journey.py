@@ -50,3 +50,9 @@ def test_a_customer_rates_the_teller_on_duty_from_a_phone(page, phone, live_serv
 
     assert ratings_of(tmp_path, "T1001") == [(5, "态度热情", "办理很快,讲解耐心。", "qr")]
 
+
+    page.goto(f"{live_server}/ratings/mine")
+    mine = page.get_by_role("main").inner_text()
+    assert "办理很快,讲解耐心。" in mine and "态度热情" in mine
+    page.goto(f"{live_server}/")
+    assert "办理很快,讲解耐心。" in page.get_by_role("main").inner_text()  # latest comments

@@ -106,8 +106,8 @@ def teller_panel(user: Person) -> dict:
     today = local_today()
     month, quarter = month_of(today), quarter_of(today)
     rows = services.thresholds()
-    by_month = services.measures_for([user.id], month)[user.id]
-    by_quarter = services.measures_for([user.id], quarter)[user.id]
+    both = services.measures_over([user.id], [month, quarter])
+    by_month, by_quarter = both[month.label][user.id], both[quarter.label][user.id]
     confirmed = services.latest_confirmed_level(user)
     return {
         "month": month, "quarter": quarter, "confirmed": confirmed,

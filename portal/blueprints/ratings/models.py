@@ -72,7 +72,7 @@ class Rating(db.Model):
         CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
         CheckConstraint("channel IN ('qr', 'device')", name="channel"),
         CheckConstraint("length(comment) <= 500", name="comment_length"),
-        Index("ix_rating_person_day", "person_id", "local_date"),
+        Index("ix_rating_person_time", "person_id", "rated_at"),
         Index("ix_rating_outlet_day", "outlet_id", "local_date"),
         Index("ix_rating_commented", "person_id", "rated_at",
               sqlite_where=text("comment != ''"), postgresql_where=text("comment != ''")),

@@ -459,54 +459,58 @@ NET_POINTS_SOURCES: list = []
 
 def measures_for(person_ids: list[int], period: Period) -> dict[int, Measures]:
     """Every person's measures for ``period`` in a fixed number of queries."""
+    return measures_over(person_ids, [period])[period.label]
+
+
+def measures_over(person_ids: list[int], periods: list[Period]) -> dict[str, dict[int, Measures]]:
+    """Every person's measures for each of ``periods`` (by label), in three queries in all.
+
+    Day-level rows of the span the periods cover are read once and summed per period.
+    """
     ids = list(person_ids)
-    if not ids:
-        return {}
-    counts = {
-        pid: (n, s, k)
-        for pid, n, s, k in db.session.execute(
-            select(RatingDay.person_id, func.sum(RatingDay.ratings), func.sum(RatingDay.stars),
-                   func.sum(RatingDay.satisfied))
-            .where(RatingDay.person_id.in_(ids),
-                   RatingDay.local_date.between(period.start, period.end))
-            .group_by(RatingDay.person_id)
-        )
-    }
-    on_days = _evaluator_on_days(ids, period)
-    transactions: dict[int, dict[date, int]] = defaultdict(dict)
-    for pid, day, count in db.session.execute(
+    if not ids or not periods:
+        return {period.label: {} for period in periods}
+    start, end = min(p.start for p in periods), max(p.end for p in periods)
+    counted_days = db.session.execute(
+        select(RatingDay.person_id, RatingDay.local_date, RatingDay.ratings, RatingDay.stars,
+               RatingDay.satisfied)
+        .where(RatingDay.person_id.in_(ids), RatingDay.local_date.between(start, end),
+               RatingDay.ratings > 0)
+    ).all()
+    duty_days = set(db.session.execute(
+        select(DutySession.person_id, DutySession.local_date).distinct()
+        .where(DutySession.person_id.in_(ids), DutySession.local_date.between(start, end))
+    ).tuples())
+    working = db.session.execute(
         select(DailyTransactions.person_id, DailyTransactions.day, DailyTransactions.count)
         .where(DailyTransactions.person_id.in_(ids), DailyTransactions.count > 0,
-               DailyTransactions.day.between(period.start, period.end))
-    ):
-        transactions[pid][day] = count
+               DailyTransactions.day.between(start, end))
+    ).all()
+    on_days = duty_days | {(pid, day) for pid, day, *_ in counted_days}
+    return {period.label: _measures_in(period, ids, counted_days, working, on_days)
+            for period in periods}
+
+
+def _measures_in(period: Period, ids: list[int], counted_days, working, on_days) -> dict:
+    """Sum day-level rows falling inside ``period`` into one Measures per person."""
+    sums = {pid: [0, 0, 0, 0, 0, 0] for pid in ids}  # ratings, stars, satisfied, tx, days, on
+    for pid, day, n, stars, satisfied in counted_days:
+        if day in period:
+            row = sums[pid]
+            row[0], row[1], row[2] = row[0] + n, row[1] + stars, row[2] + satisfied
+    for pid, day, count in working:
+        if day in period:
+            row = sums[pid]
+            row[3], row[4] = row[3] + count, row[4] + 1
+            row[5] += (pid, day) in on_days
     upheld = _merged(UPHELD_COUNTERS, ids, period)
     points = _merged(NET_POINTS_SOURCES, ids, period)
-    result = {}
-    for pid in ids:
-        n, s, k = counts.get(pid, (0, 0, 0))
-        working = transactions.get(pid, {})
-        result[pid] = Measures(
-            ratings=int(n or 0), stars=int(s or 0), satisfied=int(k or 0),
-            transactions=sum(working.values()), working_days=len(working),
-            on_days=len(set(working) & on_days.get(pid, set())),
-            complaints_upheld=int(upheld.get(pid, 0)),
-            net_points=Fraction(str(points.get(pid, 0))),
-        )
-    return result
-
-
-def _evaluator_on_days(ids: list[int], period: Period) -> dict[int, set[date]]:
-    """Days on which each person had a window open for rating or received a counted rating."""
-    days: dict[int, set[date]] = defaultdict(set)
-    duty = select(DutySession.person_id, DutySession.local_date).where(
-        DutySession.person_id.in_(ids), DutySession.local_date.between(period.start, period.end))
-    rated = select(RatingDay.person_id, RatingDay.local_date).where(
-        RatingDay.person_id.in_(ids), RatingDay.ratings > 0,
-        RatingDay.local_date.between(period.start, period.end))
-    for pid, day in db.session.execute(duty.union(rated)):
-        days[pid].add(day)
-    return days
+    return {
+        pid: Measures(ratings=n, stars=s, satisfied=k, transactions=tx, working_days=days,
+                      on_days=on, complaints_upheld=int(upheld.get(pid, 0)),
+                      net_points=Fraction(str(points.get(pid, 0))))
+        for pid, (n, s, k, tx, days, on) in sums.items()
+    }
 
 
 def _merged(sources: list, ids: list[int], period: Period) -> dict[int, float]:

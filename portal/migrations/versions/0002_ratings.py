@@ -186,7 +186,7 @@ def upgrade():
     with op.batch_alter_table('rating', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rating_client_key'), ['client_key'], unique=False)
         batch_op.create_index('ix_rating_outlet_day', ['outlet_id', 'local_date'], unique=False)
-        batch_op.create_index('ix_rating_person_day', ['person_id', 'local_date'], unique=False)
+        batch_op.create_index('ix_rating_person_time', ['person_id', 'rated_at'], unique=False)
         batch_op.create_index('ix_rating_commented', ['person_id', 'rated_at'], unique=False,
                               sqlite_where=sa.text("comment != ''"),
                               postgresql_where=sa.text("comment != ''"))
@@ -234,7 +234,7 @@ def downgrade():
 
     op.drop_table('rating_review')
     with op.batch_alter_table('rating', schema=None) as batch_op:
-        batch_op.drop_index('ix_rating_person_day')
+        batch_op.drop_index('ix_rating_person_time')
         batch_op.drop_index('ix_rating_outlet_day')
         batch_op.drop_index(batch_op.f('ix_rating_client_key'))
 
