@@ -38,12 +38,14 @@ class FreshUserClient(FlaskClient):
     """A test client whose every request loads the signed-in person afresh.
 
     The ``app`` fixture keeps one app context open and requests reuse it, so without this the
-    person Flask-Login caches in ``g`` would carry over from one client's request to the next.
+    person Flask-Login caches in ``g`` would carry over from one client's request to the next,
+    and so would the locale Flask-Babel caches there.
     """
 
     def open(self, *args, **kwargs):
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("_flask_babel", None)
         return super().open(*args, **kwargs)
 
 
