@@ -1,7 +1,7 @@
 """Settings read from the environment (see README, "Settings")."""
 import os
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 MIN_SECRET_BYTES = 32
@@ -60,11 +60,25 @@ def default_settings(instance_path: str, overrides: dict) -> dict:
         "RATING_FLAG_BURST": 3,  # ratings from one address in 10 minutes before flagging
         "RATING_RATE_LIMIT": "6 per minute; 30 per hour",
         "PUBLIC_RATE_LIMIT": "10 per minute; 60 per hour",
+        # business hours the complaint clocks count in (default 09:00–17:00 every day, SPEC 4)
+        "COMPLAINT_BUSINESS_HOURS": business_hours(
+            os.environ.get("COMPLAINT_BUSINESS_HOURS", "09:00-17:00")),
     }
     settings.update(overrides)
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = load_secret_key(instance_path)
     return settings
+
+
+def business_hours(text: str) -> tuple[time, time]:
+    """Read ``HH:MM-HH:MM``; refuse at start-up anything else, or a day that closes first."""
+    try:
+        opens, closes = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(f"COMPLAINT_BUSINESS_HOURS must look like 09:00-17:00, not {text!r}") from None
+    if not opens < closes:
+        raise ValueError(f"COMPLAINT_BUSINESS_HOURS must open before it closes: {text!r}")
+    return opens, closes
 
 
 def normalise_database_url(url: str) -> str:
