@@ -97,10 +97,8 @@ def rate(token: str):
     return _one_time_page(make_response(page, 400 if form.is_submitted() else 200))
 
 
-def _complaint_url(window) -> str | None:
-    """A complaint form pre-filled with outlet, window and teller, once complaints exist."""
-    if "complaints.new" not in current_app.view_functions:
-        return None
+def _complaint_url(window) -> str:
+    """The complaint form pre-filled with outlet, window and the teller on duty."""
     teller = window.duty.person.work_no if window.duty else None
     return url_for("complaints.new", outlet=window.outlet.code, window=window.number,
                    teller=teller)
