@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from portal.blueprints.api.services import create_token
+from portal.blueprints.complaints import services as complaint_services
 from portal.blueprints.ratings.models import Window
 from portal.extensions import db
 from portal.models import OrgUnit
-from portal.timeutil import local_today
+from portal.timeutil import local_today, utcnow
 
 from .conftest import ROLE_ACCOUNTS, person, sign_in_as
 from .ratings_helpers import make_rating
@@ -73,6 +74,16 @@ ACCESS = {
     "ratings.proposals": ("lobby", "manager", "office"),
     "ratings.proposals_xlsx": ("lobby", "manager", "office"),
     "ratings.thresholds": ("office",),
+    "complaints.new": PUBLIC,
+    "complaints.thanks": PUBLIC,
+    "complaints.status": PUBLIC,
+    "complaints.desk": ("teller", "lobby", "manager", "office"),
+    "complaints.index": ("teller", "lobby", "manager", "office"),
+    "complaints.intake": ("lobby", "manager", "office"),
+    "complaints.detail": ("teller", "lobby", "manager", "office"),
+    "complaints.act": ("teller", "lobby", "manager", "office"),
+    "complaints.from_rating": ("manager",),
+    "complaints.measures": ("manager", "office"),
 }
 
 
@@ -85,6 +96,16 @@ def _first_window() -> Window:
     return db.session.scalar(select(Window).where(Window.outlet_id == outlet, Window.number == 1))
 
 
+def _sample_complaint() -> int:
+    """A complaint of ZJK-001 recorded by the lobby manager and waiting for T1001 to accept."""
+    complaint = complaint_services.create(complaint_services.NewComplaint(
+        channel="walk_in", outlet=person("L0001").org_unit, category="waiting",
+        description="等候时间过长", customer_phone="13800001234"), person("L0001"), utcnow())
+    complaint_services.transfer(complaint, person("L0001"), person("T1001"), "请柜员说明", utcnow())
+    db.session.commit()
+    return complaint.id
+
+
 def _sample_values():
     token, _ = create_token("matrix")
     return {
@@ -95,6 +116,8 @@ def _sample_values():
         "token": _first_window().token,
         "window_id": _first_window().id,
         "rating_id": make_rating(person("T1002"), 1, local_today()).id,
+        "complaint_id": _sample_complaint(),
+        "action": "note",
     }
 
 

@@ -228,18 +228,15 @@ def test_the_alerts_page_lists_low_ratings_with_their_comment_as_text(manager, t
 
     assert "&lt;b&gt;差&lt;/b&gt;" in html and "态度冷漠" in html and "李娜" in html
     assert "已知悉" in html and "排除恶意评价" in html
-    assert "转为投诉" not in html
 
 
-def test_turning_an_alert_into_a_complaint_is_offered_once_that_feature_exists(app_factory, today):
-    app = app_factory()
-    app.add_url_rule("/complaints/from-rating/<int:rating_id>", "complaints.from_rating",
-                     view_func=lambda rating_id: "", methods=["POST"])
-    with app.app_context():
-        rating = make_rating(person("T1001"), 1, today)
-        html = sign_in_as(app.test_client(), "M0001").get("/ratings/alerts").text
+def test_the_manager_may_turn_an_alert_into_a_complaint(manager, office, today):
+    rating = make_rating(person("T1001"), 1, today)
+
+    html = manager.get("/ratings/alerts").text
 
     assert "转为投诉" in html and f'action="/complaints/from-rating/{rating.id}"' in html
+    assert "转为投诉" not in office.get("/ratings/alerts?outlet=ZJK-001").text
 
 
 def test_alerts_and_appeals_downloads_hold_their_rows(manager, today):

@@ -185,7 +185,7 @@ def _alerts_page(scope: Scope, failed=None, status: int = 200):
     found = db.paginate(services.low_rating_alerts(scope.outlet, _since()), **_page())
     return _render("ratings/alerts.html", scope, status, pagination=found, failed=failed,
                    reviews=_review_info(found.items), since=_since(), channels=CHANNELS,
-                   can_convert="complaints.from_rating" in current_app.view_functions)
+                   can_convert=current_user.role == MANAGER)
 
 
 def _decided(outlet: OrgUnit):
