@@ -17,6 +17,7 @@ from .timeutil import utcnow
 def init_app(app: Flask) -> None:
     """Register the portal's commands."""
     from .blueprints.admin.imports import ORG_IMPORTER, STAFF_IMPORTER
+    from .blueprints.complaints.imports import COMPLAINT_IMPORTER
     from .blueprints.ratings.imports import RATING_IMPORTER, TRANSACTION_IMPORTER
 
     app.cli.add_command(init_db)
@@ -27,7 +28,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_command("import-staff", STAFF_IMPORTER))
     app.cli.add_command(import_command("import-ratings", RATING_IMPORTER))
     app.cli.add_command(import_command("import-transactions", TRANSACTION_IMPORTER))
+    app.cli.add_command(import_command("import-complaints", COMPLAINT_IMPORTER))
     app.cli.add_command(ratings_monthly_check)
+    app.cli.add_command(complaints_sweep)
 
 
 @click.command("init-db")
@@ -141,3 +144,21 @@ def ratings_monthly_check(month: str | None) -> None:
     outlets = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "outlet")).all()
     created = monthly_check(list(outlets), period, utcnow())
     click.echo(f"{period.label}: {created} R15 proposal(s) created")
+
+
+@click.command("complaints-sweep")
+def complaints_sweep() -> None:
+    """Apply the complaint clocks that ran out (run every few minutes, e.g. from cron).
+
+    A transfer not accepted in time returns to the sender; a late response is escalated to
+    the outlet manager and a late decision to the service office, each proposing R11b once.
+    """
+    from .blueprints.complaints.services import sweep
+
+    try:
+        settled = sweep(utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(f"{error.message}; run the sweep again", err=True)
+        sys.exit(1)
+    click.echo(f"{settled} complaint(s) settled")

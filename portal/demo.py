@@ -4,6 +4,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from .blueprints.admin import services
+from .blueprints.complaints import demo as complaints_demo
 from .blueprints.ratings import demo as ratings_demo
 from .extensions import db
 from .models import ADMIN, LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
@@ -56,4 +57,5 @@ def seed_demo(with_history: bool = True, today: date | None = None) -> None:
     db.session.flush()
     if with_history:
         ratings_demo.seed_history(today or local_today())
+        complaints_demo.seed_history(today or local_today())
     db.session.commit()

@@ -61,6 +61,7 @@ def test_rated_at_is_local_time_and_stored_as_utc(runner, tmp_path):
     (f"{DAY}T09:30:00,T1001,5,device", "rated_at"),
     (f"{DAY} 09:30,T1001,5,device", "rated_at"),
     (f"{TODAY + timedelta(days=2)} 09:30:00,T1001,5,device", "future"),
+    ("0001-01-01 00:00:00,T1001,5,device", "rated_at"),
     (f"{DAY} 09:30:00,T9999,5,device", "work_no"),
     (f"{DAY} 09:30:00,S0001,5,device", "work_no"),
     (f"{DAY} 09:30:00,T1001,0,device", "stars"),

@@ -39,6 +39,8 @@ def _rating_check(row: dict, context: dict) -> dict:
         if len(text) != 19 or text[10] != " ":
             raise ValueError
         local = datetime.fromisoformat(text)
+        if local.year < 2000:
+            raise ValueError
     except ValueError:
         raise RowProblem(f"评价时间 {text!r} 应为 YYYY-MM-DD HH:MM:SS (bad rated_at)") from None
     if local.date() > context["today"]:
