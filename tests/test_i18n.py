@@ -266,3 +266,85 @@ def test_switching_back_to_chinese(teller):
     teller.post("/lang", data={"lang": "zh_CN", "next": "/"})
     page = teller.get("/").get_data(as_text=True)
     assert 'lang="zh-CN"' in page and "我的星级" in page and "My star level" not in page
+
+
+# --- complaints in English ----------------------------------------------------------------
+
+def walk_in_complaint():
+    """A complaint the lobby manager recorded at the counter; she is its first-contact owner."""
+    from portal.blueprints.complaints import services as complaints
+
+    complaint = complaints.create(complaints.NewComplaint(
+        channel="walk_in", outlet=person("L0001").org_unit, category="attitude", description="x",
+        customer_phone="13800001234"), person("L0001"), utcnow())
+    db.session.commit()
+    return complaint
+
+
+def flat(page: str) -> str:
+    """The page with its runs of white space made single spaces (the clock spans lines)."""
+    return " ".join(page.split())
+
+
+def test_the_complaint_form_is_in_english(client):
+    page = english_page(in_english(client), "/complaints/new")
+    for words in ("Make a complaint", "Please tell us what happened", "Outlet", "Window number",
+                  "Complaint category", "Staff attitude", "Waiting time", "What happened",
+                  "Your name (optional)", "Phone number", "Complain anonymously",
+                  "Submit complaint", "Check complaint progress"):
+        assert words in page, words
+    assert "提交投诉" not in page and "投诉类别" not in page
+
+
+def test_a_refused_complaint_explains_why_in_english(client):
+    response = in_english(client).post("/complaints/new", data={"outlet": "ZJK-001"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert leftover_chinese(page) == {}
+    for words in ("Your complaint was not submitted", "Please choose a complaint category.",
+                  "Please describe what happened.",
+                  "Please enter a phone number, or choose to complain anonymously."):
+        assert words in page, words
+
+
+def test_the_complaint_status_page_is_in_english(client):
+    page = english_page(in_english(client), "/complaints/status")
+    for words in ("Check complaint progress", "Ticket number",
+                  "Last four digits of your phone number", "Check", "Make a complaint"):
+        assert words in page, words
+    assert "查询投诉进度" not in page
+    complaint = walk_in_complaint()
+    response = client.post("/complaints/status",
+                           data={"ticket": complaint.ticket, "last_four": "1234"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert leftover_chinese(page) == {}
+    for words in (f"Ticket number {complaint.ticket}", "Awaiting response", "Received at",
+                  "Staff attitude", "Replies", "No reply yet"):
+        assert words in page, words
+
+
+def test_the_complaint_list_is_in_english(lobby):
+    complaint = walk_in_complaint()
+    page = flat(english_page(in_english(lobby), "/complaints/"))
+    for words in ("Complaints", "Open", "Awaiting response", "Record a complaint",
+                  "Ticket number", "Received at", "First-contact owner", "Time left",
+                  complaint.ticket, "In person", "Staff attitude", "Response due in"):
+        assert words in page, words
+    page = english_page(lobby, "/")
+    for words in ("Complaints to handle", "All complaints", complaint.ticket):
+        assert words in page, words
+
+
+def test_a_complaint_s_page_is_in_english(lobby):
+    complaint = walk_in_complaint()
+    page = flat(english_page(in_english(lobby), f"/complaints/{complaint.id}"))
+    for words in (f"Complaint {complaint.ticket}", "Awaiting response", "Response due in",
+                  "Complaint details", "Channel", "In person", "Complaint level",
+                  "First-contact owner", "Current handler", "Response due", "Decision due",
+                  "Transfers", "What happened", "Actions", "First response",
+                  "Response note (how you contacted the customer)", "Record response",
+                  "Transfer to", "buck-passing risk", "Extend to 30 days", "Add note",
+                  "Handling history", "Received", "Back to complaints"):
+        assert words in page, words
+    assert "首问责任人" not in page and "推诿风险" not in page
