@@ -1,7 +1,7 @@
 """One error renderer for every status: a Chinese page for people, JSON for the API."""
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -60,6 +60,28 @@ def render_error(code: int, message=None, headers=None):
         response = render_template("errors.html", code=code, title=title, message=text)
     response = (response, code, headers or {})
     return response
+
+
+def public_error_pages(bp: Blueprint, endpoints: tuple[str, ...], page, expired) -> None:
+    """Answer a burst (429) or a stale form (CSRF) on ``bp``'s customer pages ``endpoints`` with
+    ``page(status, title, message)`` in the customer's style; staff pages keep the usual ones.
+    ``expired`` tells the customer what to do once the page went stale."""
+
+    @bp.errorhandler(429)
+    def too_many(error):
+        log_security("rate_limited", path=request.path)
+        if request.endpoint not in endpoints:
+            return render_error(429, headers={"Retry-After": "60"})
+        response = page(429, _l("提交过于频繁"), _l("提交过于频繁,请稍后再试。"))
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @bp.errorhandler(CSRFError)
+    def csrf_refused(error):
+        log_security("csrf_failed", reason=error.description)
+        if request.endpoint not in endpoints:
+            return render_error(400, _l("页面已过期或来源无法验证,请刷新页面后重新提交。"))
+        return page(400, _l("页面已过期"), expired)
 
 
 def register_error_handlers(app: Flask) -> None:

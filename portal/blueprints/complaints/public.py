@@ -1,10 +1,9 @@
 """The customer's complaint form and status look-up: no sign-in, no JavaScript, rate-limited."""
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from ...errors import DomainError, render_error
+from ...errors import DomainError, public_error_pages, render_error
 from ...extensions import db, limiter
 from ...models import OrgUnit, Person
 from ...security import log_security
@@ -103,20 +102,4 @@ def refused(error: DomainError):
     return render_error(error.status, error.message)
 
 
-@bp.errorhandler(429)
-def too_many(error):
-    """A burst of complaints or look-ups is answered with a page in the customer's style."""
-    log_security("rate_limited", path=request.path)
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return render_error(429, headers={"Retry-After": "60"})
-    response = _message(429, _l("提交过于频繁"), _l("提交过于频繁,请稍后再试。"))
-    response.headers["Retry-After"] = "60"
-    return response
-
-
-@bp.errorhandler(CSRFError)
-def csrf_refused(error):
-    log_security("csrf_failed", reason=error.description)
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return render_error(400, _l("页面已过期或来源无法验证,请刷新页面后重新提交。"))
-    return _message(400, _l("页面已过期"), _l("页面已过期,请刷新后重新填写。"))
+public_error_pages(bp, PUBLIC_ENDPOINTS, _message, _l("页面已过期,请刷新后重新填写。"))

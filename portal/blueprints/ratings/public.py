@@ -5,10 +5,9 @@ from pathlib import Path
 from flask import (abort, current_app, make_response, redirect, render_template, request,
                    send_file, url_for)
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
 from werkzeug.utils import safe_join
 
-from ...errors import DomainError, render_error
+from ...errors import DomainError, public_error_pages
 from ...extensions import limiter
 from ...security import log_security
 from ...timeutil import utcnow
@@ -124,21 +123,4 @@ def public_photo(token: str):
     return send_file(path, mimetype="image/jpeg", max_age=60)
 
 
-@bp.errorhandler(429)
-def too_many(error):
-    """Answer a burst of submissions with a friendly page and when to try again."""
-    log_security("rate_limited", path=request.path)
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return render_error(429, headers={"Retry-After": "60"})
-    response = _message(429, _l("提交过于频繁"), _l("提交过于频繁,请稍后再试。"))
-    response.headers["Retry-After"] = "60"
-    return response
-
-
-@bp.errorhandler(CSRFError)
-def csrf_refused(error):
-    """Ask a customer whose page went stale to scan again; staff get the usual page."""
-    log_security("csrf_failed", reason=error.description)
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return render_error(400, _l("页面已过期或来源无法验证,请刷新页面后重新提交。"))
-    return _message(400, _l("页面已过期"), _l("页面已过期,请重新扫码后再评价。"))
+public_error_pages(bp, PUBLIC_ENDPOINTS, _message, _l("页面已过期,请重新扫码后再评价。"))
