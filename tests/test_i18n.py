@@ -348,3 +348,11 @@ def test_a_complaint_s_page_is_in_english(lobby):
                   "Handling history", "Received", "Back to complaints"):
         assert words in page, words
     assert "首问责任人" not in page and "推诿风险" not in page
+
+
+def test_the_teller_s_level_gap_and_trend_months_are_in_english(teller):
+    page = english_page(in_english(teller), "/")
+    assert "more ratings needed" in page and "还差" not in page
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    assert sum(f">{name}</text>" in page for name in months) == 12
+    assert "月</text>" not in page

@@ -1,6 +1,8 @@
 """The teller's own ratings: the home panel (levels, measures, trend, comments) and 我的评价."""
+from datetime import date
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import format_date, gettext, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -88,7 +90,8 @@ def trend_chart(trend: list[dict]) -> dict:
     xs = [round(CHART["left"] + i * step, 1) for i in range(len(trend))]
     average = [None if t["average"] is None else float((t["average"] - 1) / 4) for t in trend]
     satisfied = [None if t["satisfaction"] is None else float(t["satisfaction"]) for t in trend]
-    months = [{"x": x, "label": f"{int(t['month'][5:])}月", "month": t["month"],
+    months = [{"x": x, "label": format_date(date.fromisoformat(t["month"] + "-01"), "MMM"),
+               "month": t["month"],
                "ratings": t["ratings"], "average": services.number(t["average"]),
                "satisfaction": services.percent(t["satisfaction"])}
               for x, t in zip(xs, trend)]

@@ -333,8 +333,9 @@ LEVEL_HEADER = ["工号", "姓名", *FIGURE_NAMES, "积分净变动", "建议星
 
 def _level_line(row: dict) -> list:
     gap = row["gap"]
-    missing = "已达到最高星级" if gap is None else f"距{star_level_name(gap['level'])}:" + ",".join(
-        gap["missing"])
+    missing = gettext("已达到最高星级") if gap is None else gettext(
+        "距%(level)s:%(missing)s", level=star_level_name(gap["level"]),
+        missing=",".join(map(str, gap["missing"])))
     return ([row["teller"].work_no, row["teller"].name]
             + [row["figures"][key] for key in FIGURE_KEYS]
             + [row["figures"]["net_points"], level_text(row["proposed"]), missing,

@@ -106,22 +106,22 @@ def _at_least(value: Fraction | None, minimum: Fraction) -> bool:
 
 
 def shortfalls(row: Threshold, m: Measures) -> list[str]:
-    """What ``m`` still lacks to reach ``row`` (empty when the level is reached), in Chinese."""
+    """What ``m`` still lacks to reach ``row`` (empty when the level is reached), translated."""
     missing = []
     if m.ratings < row.min_ratings:
-        missing.append(f"还差 {row.min_ratings - m.ratings} 条评价")
+        missing.append(_l("还差 %(count)d 条评价", count=row.min_ratings - m.ratings))
     if not _at_least(m.average, row.min_average):
-        missing.append(f"平均星级需达到 {float(row.min_average):.2f}")
+        missing.append(_l("平均星级需达到 %(value)s", value=f"{float(row.min_average):.2f}"))
     if not _at_least(m.satisfaction_rate, row.min_satisfaction):
-        missing.append(f"满意率需达到 {percent(row.min_satisfaction)}")
+        missing.append(_l("满意率需达到 %(value)s", value=percent(row.min_satisfaction)))
     if not _at_least(m.evaluation_rate, row.min_evaluation):
-        missing.append(f"评价率需达到 {percent(row.min_evaluation)}")
+        missing.append(_l("评价率需达到 %(value)s", value=percent(row.min_evaluation)))
     if not _at_least(m.on_rate, row.min_on):
-        missing.append(f"开机率需达到 {percent(row.min_on)}")
+        missing.append(_l("开机率需达到 %(value)s", value=percent(row.min_on)))
     if row.max_upheld is not None and m.complaints_upheld > row.max_upheld:
-        missing.append(f"属实投诉不得超过 {row.max_upheld} 件")
+        missing.append(_l("属实投诉不得超过 %(count)d 件", count=row.max_upheld))
     if row.min_net_points is not None and m.net_points < row.min_net_points:
-        missing.append(f"季度积分净变动需不低于 {number(row.min_net_points)} 分")
+        missing.append(_l("季度积分净变动需不低于 %(value)s 分", value=number(row.min_net_points)))
     return missing
 
 
