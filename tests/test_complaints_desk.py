@@ -432,8 +432,11 @@ def test_pages_run_a_bounded_number_of_queries(as_, count_queries):
         with count_queries() as few:
             assert manager.get(path).status_code == 200
         counts[path] = len(few)
-    for _ in range(20):
-        make(recorder="M0001")
+    tellers = [person(f"T100{n}") for n in range(1, 7)]
+    for n in range(20):  # many first-contact owners and handlers
+        extra = make(recorder=("L0001", "M0001")[n % 2])
+        extra.handler = tellers[n % 6]
+    db.session.commit()
     for n in range(20):
         act(manager, complaint, "note", text=f"更多 {n}")
     for path, before in counts.items():

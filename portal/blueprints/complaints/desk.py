@@ -97,7 +97,8 @@ def index():
     text = (request.args.get("q") or "").strip()[:40]
     if text:
         query = query.where(Complaint.ticket.contains(text.upper(), autoescape=True))
-    query = query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+    query = query.options(*services.WITH_PEOPLE).order_by(Complaint.received_at.desc(),
+                                                          Complaint.id.desc())
     if request.args.get("format") == "xlsx":
         return _list_xlsx(db.session.scalars(query.limit(EXPORT_ROWS)).all(), state)
     page = db.paginate(query, page=page_number(request.args.get("page", type=int)),

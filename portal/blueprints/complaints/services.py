@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...audit import record
@@ -202,6 +203,8 @@ def measure(facts: list[ComplaintFacts], transactions: int, now: datetime) -> Ou
 # === stored complaints ========================================================================
 
 DESCRIPTION_MAX = 2000
+#: load the people a complaint list shows in one query per relation, not one per row
+WITH_PEOPLE = (selectinload(Complaint.first_owner), selectinload(Complaint.handler))
 TEXT_MAX = 1000
 STALE = _l("该投诉刚被他人处理,请查看最新状态后再操作。")
 
@@ -743,7 +746,8 @@ def open_for(user: Person, now: datetime, limit: int = 20) -> list[Complaint]:
             Complaint.first_owner_id == user.id, Complaint.handler_id == user.id,
             Complaint.transfer_to_id == user.id,
             and_(Complaint.status.in_((NEW, HANDLING)), Complaint.decision_due < now)))
-    return list(db.session.scalars(query.order_by(Complaint.received_at).limit(limit)))
+    return list(db.session.scalars(query.options(*WITH_PEOPLE)
+                                   .order_by(Complaint.received_at).limit(limit)))
 
 
 def exists_for_rating(rating_id: int) -> Complaint | None:
