@@ -1,8 +1,6 @@
 """Engine set-up: SQLite pragmas and write transactions that start with BEGIN IMMEDIATE."""
-from datetime import date, datetime
-
 from flask import has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Date, DateTime, event
 from sqlalchemy.engine import Engine
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -62,29 +60,47 @@ def dialect_insert(model):
     return insert(model)
 
 
-def _sqlite_value(value):
-    """A value as SQLAlchemy's SQLite types store it (dates and times as ISO text)."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _sqlite_converter(column_type):
+    """How SQLAlchemy's SQLite types store a value of ``column_type`` (dates and times as ISO
+    text), or None when the driver takes the value as it is."""
+    if isinstance(column_type, DateTime):
+        return lambda value: value if value is None else value.isoformat(" ", "microseconds")
+    if isinstance(column_type, Date):
+        return lambda value: value if value is None else value.isoformat()
+    return None
 
 
-def bulk_insert(table, rows: list[dict]) -> None:
+def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> None:
     """Insert many rows of ``table`` in the current transaction, fast on every backend.
 
-    On SQLite the rows go straight to the driver's executemany, with values already in the
-    form SQLAlchemy's types would store; elsewhere SQLAlchemy batches them itself.
+    ``rows`` are dicts, or tuples in the order of ``columns``. On SQLite they go straight to
+    the driver's executemany, with only the date and time columns converted the way
+    SQLAlchemy's types store them; elsewhere SQLAlchemy batches them itself.
     """
     from .extensions import db
 
     if not rows:
         return
+    if columns is None:
+        columns = tuple(rows[0])
+        rows = [tuple(row[key] for key in columns) for row in rows]
     if db.engine.dialect.name != "sqlite":
-        db.session.execute(table.insert(), rows)
+        db.session.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
         return
-    compiled = table.insert().compile(dialect=db.engine.dialect, column_keys=list(rows[0]))
-    order = compiled.positiontup  # the rows must give every column that has a default too
-    db.session.connection().exec_driver_sql(
-        str(compiled), [tuple(_sqlite_value(row[key]) for key in order) for row in rows])
+    compiled = table.insert().compile(dialect=db.engine.dialect, column_keys=list(columns))
+    order = [columns.index(key) for key in compiled.positiontup]  # every column with a default too
+    converters = [(place, _sqlite_converter(table.c[columns[source]].type))
+                  for place, source in enumerate(order)]
+    converters = [(place, convert) for place, convert in converters if convert is not None]
+    if order != list(range(len(columns))):
+        rows = [tuple(row[i] for i in order) for row in rows]
+    if converters:
+        rows = [_converted(row, converters) for row in rows]
+    db.session.connection().exec_driver_sql(str(compiled), rows)
+
+
+def _converted(row: tuple, converters) -> tuple:
+    values = list(row)
+    for place, convert in converters:
+        values[place] = convert(values[place])
+    return tuple(values)

@@ -44,6 +44,9 @@ class Importer:
     prepare: Callable[[list[dict]], dict] = lambda rows: {}  # whole-file facts for check
 
 
+PADDED_FIELD = re.compile(r"(?:^|,)[^\S\r\n]|[^\S\r\n](?:,|\r?$)", re.M)
+
+
 def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
     """Parse UTF-8 CSV text (BOM optional) with a header naming exactly ``columns``."""
     try:
@@ -56,9 +59,11 @@ def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
         expected = ",".join(columns)
         raise ImportRefused([(1, f"表头应为 {expected} (header must be {expected})")])
     rows = []
+    # unless a field starts or ends with a space (or quotes may hide one), nothing needs trimming
+    padded = '"' in text or PADDED_FIELD.search(text) is not None
     try:
         for values in reader:
-            stripped = [value.strip() for value in values]
+            stripped = [value.strip() for value in values] if padded else values
             if not any(stripped):
                 continue  # blank line
             if len(stripped) != len(columns):

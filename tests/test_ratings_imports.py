@@ -48,6 +48,20 @@ def test_device_ratings_are_imported_and_counted(runner, tmp_path):
     assert (day.ratings, day.stars, day.satisfied) == (2, 8, 1)
 
 
+@pytest.mark.parametrize("line", [
+    f" {DAY} 09:30:00 , T1001 ,5, device",
+    f"{DAY} 09:30:00,T1001\u3000,5,device",
+    f'"{DAY} 09:30:00","T1001 ","5","device"',
+])
+def test_spaces_around_values_are_trimmed(runner, tmp_path, line):
+    path = write(tmp_path, "r.csv", f"rated_at,work_no,stars,channel\r\n{line}\r\n")
+    result = run(runner, "import-ratings", path)
+    assert result.exit_code == 0, result.output
+    rating = db.session.scalar(select(Rating))
+    assert (rating.person_id, rating.stars, rating.channel) == (person("T1001").id, 5, "device")
+    assert rating.local_date == DAY
+
+
 def test_rated_at_is_local_time_and_stored_as_utc(runner, tmp_path):
     path = write(tmp_path, "r.csv", f"rated_at,work_no,stars,channel\n{DAY} 07:30:00,T1001,5,device\n")
     assert run(runner, "import-ratings", path).exit_code == 0

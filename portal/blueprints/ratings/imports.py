@@ -1,5 +1,5 @@
 """CSV imports of evaluator-device ratings and the queue system's daily transaction counts."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -9,7 +9,7 @@ from ...imports import Importer, RowProblem
 from ...models import OUTLET_ROLES, Person
 from ...timeutil import LOCAL_TZ, local_today
 from .models import DailyTransactions, Rating
-from .services import count_into_days
+from .services import count_tuples_into_days
 
 RATING_COLUMNS = ("rated_at", "work_no", "stars", "channel")
 TRANSACTION_COLUMNS = ("date", "work_no", "transactions")
@@ -51,27 +51,21 @@ def _rating_check(row: dict, context: dict) -> dict:
     if row["channel"] not in ("device", "qr"):
         raise RowProblem(f"渠道 {row['channel']!r} 应为 device 或 qr (bad channel)")
     person_id, outlet_id = _person(context, row["work_no"])
-    utc = local.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
-    return {"person_id": person_id, "outlet_id": outlet_id, "rated_at": utc,
-            "local_date": local.date(), "stars": stars, "channel": row["channel"],
-            "tags": "", "comment": "", "ticket_no": "", "flagged": False}
+    utc = local - LOCAL_TZ.utcoffset(local)
+    return (person_id, outlet_id, utc, local.date(), stars, "", "", "", row["channel"], False)
 
 
-def _rating_apply(plans: list[dict]) -> None:
+#: the columns of a planned rating, in the order ``_rating_check`` gives them (the table's,
+#: so that the driver takes the tuples as they are)
+PLANNED = ("person_id", "outlet_id", "rated_at", "local_date", "stars", "tags", "comment",
+           "ticket_no", "channel", "flagged")
+
+
+def _rating_apply(plans: list[tuple]) -> None:
     if not plans:
         return
-    bulk_insert(Rating.__table__, plans)
-    count_into_days([_Counted(**p) for p in plans], +1)
-
-
-class _Counted:
-    """The fields of a rating that the per-day counts need."""
-
-    __slots__ = ("person_id", "outlet_id", "local_date", "stars")
-
-    def __init__(self, person_id, outlet_id, local_date, stars, **_):
-        self.person_id, self.outlet_id, self.local_date, self.stars = (
-            person_id, outlet_id, local_date, stars)
+    bulk_insert(Rating.__table__, plans, PLANNED)
+    count_tuples_into_days(((p[0], p[1], p[3], p[4]) for p in plans), +1)
 
 
 RATING_IMPORTER = Importer("ratings", RATING_COLUMNS, _rating_check, _rating_apply, _people)

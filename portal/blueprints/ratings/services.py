@@ -405,13 +405,19 @@ def _burst_from(ip: str | None, now: datetime, limit: int) -> bool:
 
 
 def count_into_days(ratings, sign: int) -> None:
-    """Add (sign=+1) or remove (-1) ratings from the per-day counts, in one statement per day."""
+    """Add (sign=+1) or remove (-1) ratings from the per-day counts, in one statement."""
+    count_tuples_into_days(((r.person_id, r.outlet_id, r.local_date, r.stars) for r in ratings),
+                         sign)
+
+
+def count_tuples_into_days(ratings, sign: int) -> None:
+    """``count_into_days`` for (person id, outlet id, local date, stars) tuples."""
     totals: dict[tuple[int, int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for rating in ratings:
-        key = (rating.person_id, rating.outlet_id, rating.local_date)
-        totals[key][0] += sign
-        totals[key][1] += sign * rating.stars
-        totals[key][2] += sign * (rating.stars >= SATISFIED_STARS)
+    for person_id, outlet_id, day, stars in ratings:
+        counts = totals[person_id, outlet_id, day]
+        counts[0] += sign
+        counts[1] += sign * stars
+        counts[2] += sign * (stars >= SATISFIED_STARS)
     if not totals:
         return
     rows = [
