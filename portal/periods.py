@@ -48,10 +48,13 @@ def year(number: int) -> Period:
 def parse(text: str) -> Period:
     """Parse ``YYYY-MM`` or ``YYYYQn``; raise BadPeriod otherwise."""
     text = (text or "").strip()
-    if found := _MONTH.match(text):
-        return month(int(found[1]), int(found[2]))
-    if found := _QUARTER.match(text):
-        return quarter(int(found[1]), int(found[2]))
+    try:
+        if found := _MONTH.match(text):
+            return month(int(found[1]), int(found[2]))
+        if found := _QUARTER.match(text):
+            return quarter(int(found[1]), int(found[2]))
+    except ValueError:  # a year the calendar can't hold: 0000, or 9999's last month
+        raise BadPeriod(text) from None
     raise BadPeriod(text)
 
 

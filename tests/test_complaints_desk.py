@@ -487,3 +487,8 @@ def test_the_list_downloads_as_xlsx_within_scope(as_):
     assert rows[0][:3] == ["单号", "受理时间", "网点"]
     assert [row[0] for row in rows[1:]] == [mine.ticket]
     assert theirs.ticket not in str(rows)
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12"])
+def test_a_period_outside_the_calendar_is_a_bad_request(manager, period):
+    assert manager.get(f"/complaints/measures?period={period}").status_code == 400

@@ -151,7 +151,8 @@ def test_periods_parse_months_and_quarters():
     assert parse_quarter("2026Q4") == quarter(2026, 4)
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026Q5", "2026-1", "26-01", "2026q1", "", "2026-00"])
+@pytest.mark.parametrize("text", ["2026-13", "2026Q5", "2026-1", "26-01", "2026q1", "", "2026-00",
+                                  "0000-01", "9999-12", "0000Q1", "9999Q4"])
 def test_bad_periods_are_refused(text):
     with pytest.raises(BadPeriod):
         parse(text)
