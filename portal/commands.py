@@ -36,7 +36,11 @@ def init_app(app: Flask) -> None:
 @click.command("init-db")
 def init_db() -> None:
     """Create or upgrade the schema to the newest migration (safe to run again)."""
+    from .blueprints.checklist.services import current_template
+
     upgrade(directory=current_app.extensions["migrate"].directory)
+    current_template()  # the default 20-item checklist, the first time
+    db.session.commit()
     click.echo("database is up to date")
 
 

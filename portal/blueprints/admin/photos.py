@@ -50,10 +50,15 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def save_thumbnail(stream: BinaryIO, folder: Path, person_id: int) -> str:
     """Store a re-encoded JPEG of at most 400×400 without metadata; return its file name."""
+    return save_picture(stream, folder, str(person_id), THUMBNAIL)
+
+
+def save_picture(stream: BinaryIO, folder: Path, prefix: str, box: tuple[int, int]) -> str:
+    """Store a re-encoded JPEG that fits ``box``, without metadata; return its file name."""
     folder.mkdir(parents=True, exist_ok=True)
-    filename = f"{person_id}-{secrets.token_hex(8)}.jpg"
+    filename = f"{prefix}-{secrets.token_hex(8)}.jpg"
     with Image.open(stream) as original:
         image = _flatten(ImageOps.exif_transpose(original))
-    image.thumbnail(THUMBNAIL)
+    image.thumbnail(box)
     image.save(folder / filename, "JPEG", quality=85)
     return filename
