@@ -64,11 +64,12 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.admin import bp as admin_bp
     from .blueprints.api import bp as api_bp
     from .blueprints.auth import bp as auth_bp
+    from .blueprints.checklist import bp as checklist_bp
     from .blueprints.complaints import bp as complaints_bp
     from .blueprints.home import bp as home_bp
     from .blueprints.ratings import bp as ratings_bp
 
-    for bp in (auth_bp, home_bp, admin_bp, api_bp, ratings_bp, complaints_bp):
+    for bp in (auth_bp, home_bp, admin_bp, api_bp, ratings_bp, complaints_bp, checklist_bp):
         app.register_blueprint(bp)
 
 

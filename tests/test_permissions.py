@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.blueprints.api.services import create_token
+from portal.blueprints.checklist import services as checklist_services
 from portal.blueprints.complaints import services as complaint_services
 from portal.blueprints.ratings.models import Window
 from portal.extensions import db
@@ -84,6 +85,17 @@ ACCESS = {
     "complaints.act": ("teller", "lobby", "manager", "office"),
     "complaints.from_rating": ("manager",),
     "complaints.measures": ("manager", "office"),
+    "checklist.today": ("lobby", "manager"),
+    "checklist.day": ("lobby", "manager", "office"),
+    "checklist.item": ("lobby", "manager", "office"),
+    "checklist.sign": ("lobby", "manager"),
+    "checklist.reopen": ("office",),
+    "checklist.photo": ("lobby", "manager", "office"),
+    "checklist.problems": ("lobby", "manager", "office"),
+    "checklist.rectify": ("lobby", "manager"),
+    "checklist.template": ("office",),
+    "checklist.template_version": ("office",),
+    "checklist.history": ("lobby", "manager", "office"),
 }
 
 
@@ -118,7 +130,17 @@ def _sample_values():
         "rating_id": make_rating(person("T1002"), 1, local_today()).id,
         "complaint_id": _sample_complaint(),
         "action": "note",
+        **_sample_sheet(),
     }
+
+
+def _sample_sheet() -> dict:
+    """Today's checklist of ZJK-001, opened by its lobby manager."""
+    sheet = checklist_services.open_sheet(person("L0001").org_unit, local_today(),
+                                          person("L0001"), utcnow())
+    db.session.commit()
+    return {"day": local_today().isoformat(), "number": 1, "mark_id": sheet.marks[0].id,
+            "version": 1}
 
 
 def test_every_route_is_in_the_permission_table(app):
@@ -149,8 +171,8 @@ def test_each_role_gets_exactly_the_routes_it_may_use(app, role):
         if access == TOKEN:
             ok = code == 401
         elif allowed:
-            ok = code < 400 or (rule.endpoint in ("home.photo", "ratings.public_photo")
-                                  and code == 404)
+            ok = code < 400 or (rule.endpoint in ("home.photo", "ratings.public_photo",
+                                                  "checklist.photo") and code == 404)
         elif role == "anonymous":
             ok = code == 302 and "/login" in response.headers["Location"]
         else:
