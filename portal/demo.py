@@ -4,6 +4,8 @@ from datetime import date
 from sqlalchemy import func, select
 
 from .blueprints.admin import services
+from .blueprints.checklist import demo as checklist_demo
+from .blueprints.checklist import services as checklist_services
 from .blueprints.complaints import demo as complaints_demo
 from .blueprints.ratings import demo as ratings_demo
 from .extensions import db
@@ -55,7 +57,9 @@ def seed_demo(with_history: bool = True, today: date | None = None) -> None:
     for work_no, name, role, unit, joined_on in PEOPLE:
         services.build_person(work_no, name, role, units[unit], joined_on, DEMO_PASSWORD)
     db.session.flush()
+    checklist_services.current_template()  # the default 20-item checklist
     if with_history:
         ratings_demo.seed_history(today or local_today())
         complaints_demo.seed_history(today or local_today())
+        checklist_demo.seed_history(today or local_today())
     db.session.commit()
