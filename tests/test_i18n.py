@@ -356,3 +356,68 @@ def test_the_teller_s_level_gap_and_trend_months_are_in_english(teller):
     months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     assert sum(f">{name}</text>" in page for name in months) == 12
     assert "月</text>" not in page
+
+
+# --- the hall checklist in English ----------------------------------------------------------
+
+def test_the_hall_checklist_is_in_english(lobby):
+    from portal.timeutil import local_today
+
+    today = local_today().isoformat()
+    page = flat(english_page(in_english(lobby), f"/checklist/day/{today}"))
+    for words in ("Hall checklist", "Checked 0/20", "Pass", "Problem", "N/A", "Not checked",
+                  "Submit checklist",
+                  "The checklist can be submitted once all 20 items are checked",
+                  "Template version", "Problem ledger"):
+        assert words in page, words
+    assert "厅堂服务检查" not in page and "提交清单" not in page and "不适用" not in page
+    page = flat(english_page(lobby, f"/checklist/day/{today}?problem=3"))
+    for words in ("Problem description", "People responsible (optional",
+                  "Rectification deadline", "Defaults to the next day", "Save problem"):
+        assert words in page, words
+    page = english_page(lobby, "/")
+    for words in ("Today's hall checklist", "Checked 0/20", "Open today's checklist"):
+        assert words in page, words
+
+
+def test_the_problem_ledger_is_in_english(lobby):
+    from portal.timeutil import local_today
+
+    page = english_page(in_english(lobby), "/checklist/problems")
+    assert "Problem ledger" in page and "No problems awaiting rectification." in page
+    today = local_today().isoformat()
+    lobby.get(f"/checklist/day/{today}")
+    response = lobby.post(f"/checklist/day/{today}/items/6",
+                          data={"state": "problem", "item6-note": "意见簿缺失"},
+                          content_type="multipart/form-data")
+    assert response.status_code in (200, 302, 303)
+    page = flat(english_page(lobby, "/checklist/problems"))
+    for words in ("Problem ledger", "Problems not yet rectified, oldest first", "Item 6",
+                  "Rectification deadline:", "Rectification note", "Record rectification"):
+        assert words in page, words
+    assert "整改期限" not in page and "记录整改" not in page
+
+
+def test_the_checklist_history_is_in_english(lobby):
+    page = flat(english_page(in_english(lobby), "/checklist/history"))
+    for words in ("Checklist history", "Month", "Previous month", "Download Excel",
+                  "Checklist calendar for", "Days submitted:", "partly done:", "missed:",
+                  "Pass rate this month", "Legend", "Submitted", "Partly done", "Missed",
+                  "Mon", "Sun", "Pass rate = passed items", "Items with the most problems in",
+                  "No problems this month."):
+        assert words in page, words
+    assert "检查日历" not in page and "周一" not in page and "漏检" not in page
+
+
+def test_the_checklist_template_is_in_english(office):
+    page = flat(english_page(in_english(office), "/checklist/template"))
+    for words in ("Checklist template", "Version in force: 1", "Saved by", "Edit checklist",
+                  "Current no.", "Order", "Category", "Item", "Deduction rule", "No deduction",
+                  "Change note", "Save as new version", "Version history", "Version 1",
+                  "In force"):
+        assert words in page, words
+    assert "清单模板" not in page and "保存为新版本" not in page
+    page = english_page(office, "/checklist/template/1")
+    for words in ("Checklist template version 1", "Saved at", "The 20 items of version 1",
+                  "Back to checklist template"):
+        assert words in page, words
