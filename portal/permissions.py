@@ -1,9 +1,10 @@
 """Role and data-scope checks, used by views (403/404) and templates (hide what can't be used)."""
 from functools import wraps
+from typing import NamedTuple
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from .extensions import db
 from .models import ADMIN, LOBBY, MANAGER, OFFICE, OUTLET_ROLES, TELLER, OrgUnit, Person
@@ -80,3 +81,31 @@ def get_unit_or_404(unit_id: int) -> OrgUnit:
     if unit is None or not in_scope(current_user, unit):
         abort(404)
     return unit
+
+
+class OutletScope(NamedTuple):
+    """The outlet a page is about, and the service office's choice of outlets."""
+
+    outlet: OrgUnit
+    outlets: list[OrgUnit]  # the service office's outlets to choose from; empty for outlet staff
+
+    @property
+    def args(self) -> dict:
+        """Query-string arguments that keep the chosen outlet on links."""
+        return {"outlet": self.outlet.code} if self.outlets else {}
+
+
+def outlet_scope() -> OutletScope:
+    """The viewer's own outlet, or for the service office ``?outlet=CODE`` inside its subtree
+    (its first outlet when none is named); an outlet outside the viewer's scope is 404."""
+    code = (request.args.get("outlet") or "").strip().upper()
+    if current_user.role != OFFICE:
+        if code and code != current_user.org_unit.code:
+            abort(404)
+        return OutletScope(current_user.org_unit, [])
+    outlets = list(db.session.scalars(scoped_units(select(OrgUnit), current_user)
+                                      .where(OrgUnit.kind == "outlet").order_by(OrgUnit.path)))
+    chosen = [unit for unit in outlets if unit.code == code or not code]
+    if not chosen:
+        abort(404)
+    return OutletScope(chosen[0], outlets)

@@ -5,6 +5,7 @@ it the browser tests are skipped with the reason shown, unless REQUIRE_BROWSER=1
 a failure.
 """
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -58,12 +59,27 @@ def live_server(templates, tmp_path):
         thread.join(timeout=5)
 
 
-def _page(browser, viewport, request):
+def _page(browser, viewport, request, refusal: tuple[int, str] | None = None):
+    """A page that fails the test on any console error, page error or failed request.
+
+    ``refusal`` = (status, URL pattern) lets through one refused form: the portal answers a
+    form with mistakes with its messages and a 4xx status, which Chromium logs as "Failed to
+    load resource: … status of 4xx". At most one, on a URL matching the pattern, is allowed.
+    """
     context = browser.new_context(viewport=viewport, locale="zh-CN")
     page = context.new_page()
-    errors = []
+    errors, refused = [], []
+
+    def console(message):
+        url = message.location.get("url", "").split("?")[0]
+        if refusal and message.type == "error" and f"status of {refusal[0]}" in message.text \
+                and re.search(refusal[1], url):
+            refused.append(message.text)
+        else:
+            _console_error(message, errors)
+
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", console)
     page.on("requestfailed", lambda req: _failed_request(req, errors))
     yield page
     artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -72,6 +88,7 @@ def _page(browser, viewport, request):
         page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not errors, f"browser console errors: {errors}"
+    assert len(refused) <= 1, f"the form was refused more than once: {refused}"
 
 
 def _console_error(message, errors: list) -> None:

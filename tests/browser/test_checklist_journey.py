@@ -3,17 +3,15 @@ the keyboard alone (each mark swapped in place by htmx, no page reload), records
 note, a responsible teller and a photo (one refused save first), signs the sheet off and finds
 the problem in the 问题台账 and on the home panel; the database holds the sheet, the marks, the
 history and the R02 deduction proposed for the teller."""
-import os
 import re
 import sqlite3
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from .conftest import HALL_PC, _console_error, _failed_request, sign_in
+from .conftest import HALL_PC, _page, sign_in
 
 NOTE = "柜台上放有私人物品和杂物,办公用具摆放凌乱。"
 ITEMS = 20
@@ -24,36 +22,9 @@ DESKTOP = {"width": 1280, "height": 800}
 
 @pytest.fixture
 def hall_pc(browser, request):
-    """The conftest's ``page``, except that it expects the refused problem form's one 422.
-
-    The portal answers a refused in-place problem form with 422 (the form with its messages,
-    swapped in by htmx), which Chromium logs as "Failed to load resource: … status of 422";
-    only that one, on the item's own URL, is let through. Every other console error, page error
-    or failed request fails the test.
-    """
-    context = browser.new_context(viewport=HALL_PC, locale="zh-CN")
-    page = context.new_page()
-    errors, refused = [], []
-
-    def console(message):
-        if message.type == "error" and "status of 422" in message.text \
-                and re.search(rf"/checklist/day/[\d-]+/items/{PROBLEM_ITEM}$",
-                              message.location.get("url", "").split("?")[0]):
-            refused.append(message.text)
-        else:
-            _console_error(message, errors)
-
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", console)
-    page.on("requestfailed", lambda req: _failed_request(req, errors))
-    yield page
-    if getattr(request.node, "rep_call_failed", False):
-        artifacts = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
-        artifacts.mkdir(exist_ok=True)
-        page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
-    context.close()
-    assert not errors, f"browser console errors: {errors}"
-    assert len(refused) <= 1, f"the problem form was refused more than once: {refused}"
+    """The conftest's ``page``, letting through the problem form's one refusal (422)."""
+    yield from _page(browser, HALL_PC, request,
+                     refusal=(422, rf"/checklist/day/[\d-]+/items/{PROBLEM_ITEM}$"))
 
 
 # --- the live server's database --------------------------------------------------------------

@@ -4,16 +4,14 @@ import calendar
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from flask import abort, current_app, render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from ...extensions import db
 from ...models import LOBBY, MANAGER, OFFICE, OrgUnit
 from ...nav import register_nav
 from ...periods import Period, month_of, parse
-from ...permissions import role_required, scope_unit
+from ...permissions import OutletScope, outlet_scope, role_required
 from ...timeutil import local_today
 from ...xlsx import xlsx_response
 from ..ratings.services import percent
@@ -34,31 +32,6 @@ WEEKDAYS = (_l("周一"), _l("周二"), _l("周三"), _l("周四"), _l("周五")
 register_nav("checklist.history", _l("检查记录"), VIEWERS, order=15)
 
 
-class Scope(NamedTuple):
-    outlet: OrgUnit
-    outlets: list[OrgUnit]  # the service office's choice; empty for outlet staff
-
-    @property
-    def args(self) -> dict:
-        return {"outlet": self.outlet.code} if self.outlets else {}
-
-
-def _scope() -> Scope:
-    """The viewer's own outlet, or the service office's ?outlet=CODE in its subtree; else 404."""
-    code = (request.args.get("outlet") or "").strip().upper()
-    if current_user.role != OFFICE:
-        if code and code != current_user.org_unit.code:
-            abort(404)
-        return Scope(current_user.org_unit, [])
-    outlets = list(db.session.scalars(
-        select(OrgUnit).where(OrgUnit.kind == "outlet",
-                              OrgUnit.path.startswith(scope_unit(current_user).path,
-                                                      autoescape=True))
-        .order_by(OrgUnit.path)))
-    chosen = [unit for unit in outlets if unit.code == code or not code]
-    if not chosen:
-        abort(404)
-    return Scope(chosen[0], outlets)
 
 
 def parse_month(text: str | None, today: date) -> Period | None:
@@ -115,7 +88,7 @@ DAY_HEADER = (_l("日期"), _l("状态"), _l("已检查"), _l("合格"), _l("不
 FAILED_HEADER = (_l("排名"), _l("序号"), _l("检查内容"), _l("不合格次数"))
 
 
-def _xlsx(scope: Scope, month: Period, days: list[Day], failed: list):
+def _xlsx(scope: OutletScope, month: Period, days: list[Day], failed: list):
     day_rows = [[d.figures.day, str(KINDS[d.kind][0]), d.figures.checked, d.figures.passed,
                  d.figures.problems, percent(d.figures.pass_rate)] for d in days]
     failed_rows = [[rank, number, text, count]
@@ -137,7 +110,7 @@ def _summary(days: list[Day]) -> dict:
 @role_required(*VIEWERS)
 def history():
     """An outlet's month: calendar of days with status and pass rate, most failed items."""
-    scope, today = _scope(), local_today()
+    scope, today = outlet_scope(), local_today()
     month = parse_month(request.args.get("month"), today)
     if month is None:
         return render_template("checklist/history.html", scope=scope, month=None,

@@ -17,7 +17,7 @@ from ...htmx import is_htmx
 from ...models import LOBBY, MANAGER, OFFICE, OrgUnit
 from ...nav import register_nav
 from ...panels import register_panel
-from ...permissions import role_required, scope_unit
+from ...permissions import outlet_scope, role_required, scope_unit
 from ...timeutil import local_today, utcnow
 from ..admin.forms import options
 from ..admin.photos import save_picture
@@ -51,17 +51,7 @@ register_panel("checklist/_panel.html", TICKERS, panel_context, order=12)
 
 def _outlet() -> OrgUnit:
     """The viewer's outlet, or for the service office ?outlet=CODE inside its subtree (else 404)."""
-    code = (request.args.get("outlet") or "").strip().upper()
-    if current_user.role != OFFICE:
-        if code and code != current_user.org_unit.code:
-            abort(404)
-        return current_user.org_unit
-    if not code:  # the service office picks an outlet on the history page first
-        abort(redirect(url_for("checklist.history")))
-    outlet = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code, OrgUnit.kind == "outlet"))
-    if outlet is None or not scope_unit(current_user).contains(outlet):
-        abort(404)
-    return outlet
+    return outlet_scope().outlet
 
 
 def _day(text: str) -> date:

@@ -1,7 +1,6 @@
 """The outlet's ratings for its managers and the service office: the teller table, low-rating
 alerts, appeals, quarterly levels, the monthly R15 check and the star-level table."""
 from datetime import timedelta
-from typing import NamedTuple
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request
 from flask import url_for
@@ -15,7 +14,7 @@ from ...models import LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
 from ...nav import register_nav
 from ...panels import register_panel
 from ...periods import Period, month_of, previous_month, quarter_of
-from ...permissions import role_required, scope_unit
+from ...permissions import OutletScope, outlet_scope, role_required
 from ...proposals import PointsProposal
 from ...security import passive
 from ...timeutil import local_today, to_local, utcnow
@@ -36,37 +35,7 @@ register_nav("ratings.outlet", _l("网点评价"), VIEWERS, order=12)
 register_nav("ratings.thresholds", _l("星级标准"), (OFFICE,), order=40)
 
 
-# --- whose outlet: the viewer's own, or for the service office ?outlet=<code> in its subtree ----
-
-class Scope(NamedTuple):
-    outlet: OrgUnit
-    outlets: list[OrgUnit]  # the service office's choice of outlets; empty for outlet staff
-
-    @property
-    def args(self) -> dict:
-        """Query-string arguments that keep the chosen outlet on links."""
-        return {"outlet": self.outlet.code} if self.outlets else {}
-
-
-def _scope() -> Scope:
-    """The outlet a page is about; one outside the viewer's scope (or unknown) is 404."""
-    code = (request.args.get("outlet") or "").strip().upper()
-    if current_user.role != OFFICE:
-        if code and code != current_user.org_unit.code:
-            abort(404)
-        return Scope(current_user.org_unit, [])
-    outlets = list(db.session.scalars(
-        select(OrgUnit).where(OrgUnit.kind == "outlet",
-                              OrgUnit.path.startswith(scope_unit(current_user).path,
-                                                      autoescape=True))
-        .order_by(OrgUnit.path)))
-    chosen = [unit for unit in outlets if unit.code == code or not code]
-    if not chosen:
-        abort(404)
-    return Scope(chosen[0], outlets)
-
-
-def _render(template: str, scope: Scope, status: int = 200, **context):
+def _render(template: str, scope: OutletScope, status: int = 200, **context):
     return render_template(template, outlet=scope.outlet, outlets=scope.outlets,
                            scope_args=scope.args, can_decide=current_user.role == MANAGER,
                            **context), status
@@ -148,7 +117,7 @@ def _chosen_month(form: MonthForm) -> Period:
 @role_required(*VIEWERS)
 def outlet():
     """Show each teller's measures and levels for a month (default: the current one)."""
-    scope, form = _scope(), MonthForm(request.args)
+    scope, form = outlet_scope(), MonthForm(request.args)
     if not form.validate():
         return _render("ratings/outlet.html", scope, 400, form=form, rows=None)
     month = _chosen_month(form)
@@ -160,7 +129,7 @@ def outlet():
 @role_required(*VIEWERS)
 def outlet_xlsx():
     """Download the teller table of a month as .xlsx."""
-    scope, form = _scope(), MonthForm(request.args)
+    scope, form = outlet_scope(), MonthForm(request.args)
     if not form.validate():
         return render_error(400, " ".join(str(error) for error in form.month.errors))
     month = _chosen_month(form)
@@ -181,7 +150,7 @@ def _review_info(ratings: list[Rating]) -> dict[int, dict]:
     } for rating in ratings}
 
 
-def _alerts_page(scope: Scope, failed=None, status: int = 200):
+def _alerts_page(scope: OutletScope, failed=None, status: int = 200):
     found = db.paginate(services.low_rating_alerts(scope.outlet, _since()), **_page())
     return _render("ratings/alerts.html", scope, status, pagination=found, failed=failed,
                    reviews=_review_info(found.items), since=_since(), channels=CHANNELS,
@@ -195,7 +164,7 @@ def _decided(outlet: OrgUnit):
             .order_by(RatingReview.at.desc(), Rating.id.desc()))
 
 
-def _appeals_page(scope: Scope, failed=None, status: int = 200):
+def _appeals_page(scope: OutletScope, failed=None, status: int = 200):
     pending = db.paginate(services.pending_appeals(scope.outlet), **_page())
     decided = db.paginate(_decided(scope.outlet), **_page("done"))
     return _render("ratings/appeals.html", scope, status, pending=pending, decided=decided,
@@ -215,14 +184,14 @@ def _rating_line(rating: Rating) -> list:
 @role_required(*VIEWERS)
 def alerts():
     """List the outlet's unacknowledged 1–2 star ratings of the last 30 days."""
-    return _alerts_page(_scope())
+    return _alerts_page(outlet_scope())
 
 
 @bp.get("/ratings/alerts.xlsx")
 @role_required(*VIEWERS)
 def alerts_xlsx():
     """Download the outlet's open low-rating alerts as .xlsx."""
-    scope = _scope()
+    scope = outlet_scope()
     found = db.session.scalars(services.low_rating_alerts(scope.outlet, _since())).all()
     return xlsx_response(f"差评提醒-{scope.outlet.code}.xlsx",
                          [("差评提醒", RATING_HEADER, [_rating_line(r) for r in found])])
@@ -266,14 +235,14 @@ def rating_decide(rating_id: int):
                   "success")
             return redirect(url_for(f"ratings.{form.back_to}"), 303)
     page = _appeals_page if form.back_to == "appeals" else _alerts_page
-    return page(_scope(), failed=(rating.id, form), status=status)
+    return page(outlet_scope(), failed=(rating.id, form), status=status)
 
 
 @bp.get("/ratings/appeals")
 @role_required(*VIEWERS)
 def appeals():
     """List the appeals waiting for the manager's decision, and the decisions already made."""
-    return _appeals_page(_scope())
+    return _appeals_page(outlet_scope())
 
 
 def _appeal_lines(ratings: list[Rating], info: dict[int, dict], decided: bool) -> list[list]:
@@ -292,7 +261,7 @@ def _appeal_lines(ratings: list[Rating], info: dict[int, dict], decided: bool) -
 @role_required(*VIEWERS)
 def appeals_xlsx():
     """Download the outlet's waiting appeals and its decisions as .xlsx."""
-    scope = _scope()
+    scope = outlet_scope()
     pending = db.session.scalars(services.pending_appeals(scope.outlet)).all()
     decided = db.session.scalars(_decided(scope.outlet)).all()
     info = _review_info(pending + decided)
@@ -350,7 +319,7 @@ def _chosen_quarter(form: QuarterForm) -> Period:
 @role_required(*VIEWERS)
 def levels():
     """Show each teller's proposed level for a quarter (default: the previous one)."""
-    scope, form = _scope(), QuarterForm(request.args)
+    scope, form = outlet_scope(), QuarterForm(request.args)
     if not form.validate():
         return _render("ratings/levels.html", scope, 400, form=form, rows=None)
     quarter = _chosen_quarter(form)
@@ -362,7 +331,7 @@ def levels():
 @role_required(*VIEWERS)
 def levels_xlsx():
     """Download the quarter's proposed and confirmed levels as .xlsx."""
-    scope, form = _scope(), QuarterForm(request.args)
+    scope, form = outlet_scope(), QuarterForm(request.args)
     if not form.validate():
         return render_error(400, " ".join(str(error) for error in form.quarter.errors))
     quarter = _chosen_quarter(form)
@@ -399,7 +368,7 @@ def _proposals_query(outlet: OrgUnit):
             .order_by(PointsProposal.created_at.desc(), PointsProposal.id.desc()))
 
 
-def _proposals_page(scope: Scope, check_form: MonthlyCheckForm | None = None, status: int = 200):
+def _proposals_page(scope: OutletScope, check_form: MonthlyCheckForm | None = None, status: int = 200):
     form = check_form or MonthlyCheckForm(data={"month": previous_month(local_today()).label})
     found = db.paginate(_proposals_query(scope.outlet), **_page())
     return _render("ratings/proposals.html", scope, status, pagination=found, check_form=form,
@@ -419,21 +388,21 @@ def monthly_check():
                           month=month.label, count=created), "success")
             return redirect(url_for("ratings.proposals"), 303)
         form.month.errors.append(_l("只能检查已经结束的月份。"))
-    return _proposals_page(_scope(), check_form=form, status=400)
+    return _proposals_page(outlet_scope(), check_form=form, status=400)
 
 
 @bp.get("/ratings/proposals")
 @role_required(*VIEWERS)
 def proposals():
     """List the outlet's R15 deduction proposals with their evidence."""
-    return _proposals_page(_scope())
+    return _proposals_page(outlet_scope())
 
 
 @bp.get("/ratings/proposals.xlsx")
 @role_required(*VIEWERS)
 def proposals_xlsx():
     """Download the outlet's R15 proposals as .xlsx."""
-    scope = _scope()
+    scope = outlet_scope()
     found = db.session.scalars(_proposals_query(scope.outlet)).all()
     lines = [[_when(p.created_at), p.person.work_no, p.person.name, p.evidence_ref, p.rule_code,
               float(p.points), float(p.money), p.reason, str(PROPOSAL_STATUS[p.status])]
