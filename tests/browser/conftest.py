@@ -7,6 +7,7 @@ a failure.
 import os
 import re
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -123,6 +124,11 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.rep_call_failed = report.failed
     return report
+
+
+def live_db(tmp_path) -> sqlite3.Connection:
+    """The live server's database (the private copy the live_server fixture serves)."""
+    return sqlite3.connect(tmp_path / "portal.db")
 
 
 def sign_in(page, base_url: str, work_no: str, password: str = "demo-pass-2026") -> None:

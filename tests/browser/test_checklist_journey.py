@@ -4,14 +4,13 @@ note, a responsible teller and a photo (one refused save first), signs the sheet
 the problem in the 问题台账 and on the home panel; the database holds the sheet, the marks, the
 history and the R02 deduction proposed for the teller."""
 import re
-import sqlite3
 from datetime import date, timedelta
 
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from .conftest import HALL_PC, _page, sign_in
+from .conftest import HALL_PC, _page, live_db, sign_in
 
 NOTE = "柜台上放有私人物品和杂物,办公用具摆放凌乱。"
 ITEMS = 20
@@ -29,13 +28,8 @@ def hall_pc(browser, request):
 
 # --- the live server's database --------------------------------------------------------------
 
-def _db(tmp_path):
-    """The live server's database (the private copy the live_server fixture serves)."""
-    return sqlite3.connect(tmp_path / "portal.db")
-
-
 def sheet_row(tmp_path, outlet: str, day: str) -> tuple:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             "SELECT s.id, s.signed_at IS NOT NULL, signer.work_no, opener.work_no "
             "FROM checklist_sheet s JOIN org_unit o ON o.id = s.outlet_id "
@@ -45,7 +39,7 @@ def sheet_row(tmp_path, outlet: str, day: str) -> tuple:
 
 
 def marks_of(tmp_path, sheet_id: int) -> dict[int, tuple]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         rows = conn.execute(
             "SELECT m.number, m.state, m.note, m.photo, m.deadline, p.work_no "
             "FROM checklist_mark m LEFT JOIN person p ON p.id = m.marked_by_id "
@@ -54,13 +48,13 @@ def marks_of(tmp_path, sheet_id: int) -> dict[int, tuple]:
 
 
 def mark_id(tmp_path, sheet_id: int, number: int) -> int:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute("SELECT id FROM checklist_mark WHERE sheet_id = ? AND number = ?",
                             (sheet_id, number)).fetchone()[0]
 
 
 def people_of_mark(tmp_path, sheet_id: int, number: int) -> list[str]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return [row[0] for row in conn.execute(
             "SELECT p.work_no FROM checklist_mark_person mp "
             "JOIN checklist_mark m ON m.id = mp.mark_id JOIN person p ON p.id = mp.person_id "
@@ -68,7 +62,7 @@ def people_of_mark(tmp_path, sheet_id: int, number: int) -> list[str]:
 
 
 def checklist_proposals(tmp_path) -> list[tuple]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             "SELECT p.work_no, pp.rule_code, pp.points, pp.evidence_ref, pp.status "
             "FROM points_proposal pp JOIN person p ON p.id = pp.person_id "
@@ -76,7 +70,7 @@ def checklist_proposals(tmp_path) -> list[tuple]:
 
 
 def event_counts(tmp_path, sheet_id: int) -> dict[str, int]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return dict(conn.execute(
             "SELECT action, count(*) FROM checklist_event WHERE sheet_id = ? GROUP BY action",
             (sheet_id,)).fetchall())

@@ -2,12 +2,11 @@
 first-contact owner) responds and hands it to the teller, who accepts and decides; the outlet
 manager calls back and closes; the customer looks the ticket up and sees only public replies."""
 import re
-import sqlite3
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PHONE, _page, sign_in
+from .conftest import PHONE, _page, live_db, sign_in
 
 TICKET = re.compile(r"TS\d{8}-\d{4}")
 DESCRIPTION = "柜员办理业务时态度冷淡,多次询问也不回应。"
@@ -23,13 +22,8 @@ def customer(browser, request):
     yield from _page(browser, PHONE, request, refusal=(400, r"/complaints/new$"))
 
 
-def _db(tmp_path):
-    """The live server's database (the private copy the live_server fixture serves)."""
-    return sqlite3.connect(tmp_path / "portal.db")
-
-
 def complaint_row(tmp_path, ticket: str) -> tuple:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             "SELECT c.id, c.status, c.channel, c.category, c.window_number, c.customer_phone, "
             "c.finding, c.callback, c.transfers, owner.work_no, handler.work_no, "
@@ -41,7 +35,7 @@ def complaint_row(tmp_path, ticket: str) -> tuple:
 
 
 def event_actions(tmp_path, complaint_id: int) -> list[tuple]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             "SELECT e.action, p.work_no, e.public FROM complaint_event e "
             "LEFT JOIN person p ON p.id = e.actor_id "
@@ -49,7 +43,7 @@ def event_actions(tmp_path, complaint_id: int) -> list[tuple]:
 
 
 def proposals_for(tmp_path, ticket: str) -> list[tuple]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             "SELECT p.work_no, pp.rule_code, pp.points FROM points_proposal pp "
             "JOIN person p ON p.id = pp.person_id "

@@ -1,23 +1,17 @@
 """The rating journey of SPEC 3: the teller opens a window, a customer rates from a phone."""
-import sqlite3
 
-from .conftest import sign_in
-
-
-def _db(tmp_path):
-    """The live server's database (the private copy the live_server fixture serves)."""
-    return sqlite3.connect(tmp_path / "portal.db")
+from .conftest import live_db, sign_in
 
 
 def window_token(tmp_path, outlet: str, number: int) -> str:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             'SELECT w.token FROM "window" w JOIN org_unit o ON o.id = w.outlet_id '
             "WHERE o.code = ? AND w.number = ?", (outlet, number)).fetchone()[0]
 
 
 def ratings_of(tmp_path, work_no: str) -> list[tuple]:
-    with _db(tmp_path) as conn:
+    with live_db(tmp_path) as conn:
         return conn.execute(
             "SELECT r.stars, r.tags, r.comment, r.channel FROM rating r "
             "JOIN person p ON p.id = r.person_id WHERE p.work_no = ? ORDER BY r.id",
