@@ -31,6 +31,7 @@ ACCESS = {
     "home.photo": STAFF,
     "api.person": TOKEN,
     "api.person_ratings": TOKEN,
+    "api.person_standing": TOKEN,
     "admin.units": ("admin",),
     "admin.unit_new": ("admin",),
     "admin.unit_edit": ("admin",),

@@ -4,8 +4,10 @@ from flask import abort, g, jsonify, request
 from ...errors import render_error
 from ...models import Person, person_by_work_no
 from ...periods import BadPeriod, parse
-from ..ratings.services import measures_for, star_level, thresholds
 from ...security import log_security
+from ...timeutil import local_today
+from ..ledger import services as ledger
+from ..ratings.services import measures_for, star_level, thresholds
 from . import bp
 from .services import find_active_token
 
@@ -74,3 +76,13 @@ def person_ratings(work_no: str):
         complaints_upheld=measures.complaints_upheld,
         projected_level=star_level(measures, thresholds()),
     )
+
+
+@bp.get("/people/<work_no>/standing")
+def person_standing(work_no: str):
+    """A person's points for a year: balance, entries, upheld complaints, grade cap, warning."""
+    found = _person_or_404(work_no)
+    text = request.args.get("year", str(local_today().year))
+    if not (text.isascii() and text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
+        return render_error(400, "year must be YYYY")
+    return jsonify(ledger.standing(found, int(text), local_today()))
