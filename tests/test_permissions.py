@@ -8,9 +8,11 @@ from sqlalchemy import select
 from portal.blueprints.api.services import create_token
 from portal.blueprints.checklist import services as checklist_services
 from portal.blueprints.complaints import services as complaint_services
+from portal.blueprints.ledger import services as ledger_services
 from portal.blueprints.ratings.models import Window
 from portal.extensions import db
 from portal.models import OrgUnit
+from portal.proposals import PointsProposal
 from portal.timeutil import local_today, utcnow
 
 from .conftest import ROLE_ACCOUNTS, person, sign_in_as
@@ -97,7 +99,21 @@ ACCESS = {
     "checklist.template": ("office",),
     "checklist.template_version": ("office",),
     "checklist.history": ("lobby", "manager", "office"),
+    "ledger.mine": ("teller", "lobby", "manager"),
+    "ledger.person": ("teller", "lobby", "manager", "office"),
+    "ledger.entry_confirm": ("manager", "office"),
+    "ledger.entry_revoke": ("office",),
+    "ledger.new": ("manager", "office"),
+    "ledger.outlet": ("manager", "office"),
+    "ledger.training": ("manager",),
+    "ledger.proposals": ("manager", "office"),
+    "ledger.proposal_confirm": ("manager", "office"),
+    "ledger.proposal_dismiss": ("manager", "office"),
+    "ledger.rules": STAFF,
+    "ledger.rule_edit": ("office",),
 }
+#: whose ledger each role opens (a lobby manager sees only their own; T1001 is the teller's)
+OWN_LEDGER = {"lobby": "L0001"}
 
 
 def _rules(app):
@@ -132,7 +148,20 @@ def _sample_values():
         "complaint_id": _sample_complaint(),
         "action": "note",
         **_sample_sheet(),
+        **_sample_ledger(),
     }
+
+
+def _sample_ledger() -> dict:
+    """A proposed entry and a proposal for T1002 of ZJK-001, and a rule code."""
+    teller = person("T1002")
+    entry = ledger_services.record(teller, "R04", local_today(), utcnow(), reason="样例")
+    proposal = PointsProposal(person_id=teller.id, org_unit_id=teller.org_unit_id,
+                              rule_code="R15", points=-1, money=100, reason="样例",
+                              evidence_kind="rating_month", evidence_ref="2026-01")
+    db.session.add(proposal)
+    db.session.commit()
+    return {"entry_id": entry.id, "proposal_id": proposal.id, "code": "R08"}
 
 
 def _sample_sheet() -> dict:
@@ -159,6 +188,7 @@ def _call(client, rule, values):
 @pytest.mark.parametrize("role", ("anonymous",) + ALL_ROLES)
 def test_each_role_gets_exactly_the_routes_it_may_use(app, role):
     failures, values = [], _sample_values()
+    values["work_no"] = OWN_LEDGER.get(role, values["work_no"])
     for rule in _rules(app):
         client = app.test_client()
         if role != "anonymous":

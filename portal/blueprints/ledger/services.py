@@ -8,17 +8,23 @@ negative; money is yuan with two places.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from ...audit import record as audit
-from ...errors import DomainError
+from ...errors import Conflict, DomainError
 from ...extensions import db
 from ...models import LOBBY, MANAGER, TELLER, Person
+from ...proposals import CONFIRMED as PROPOSAL_CONFIRMED
+from ...proposals import DISMISSED as PROPOSAL_DISMISSED
+from ...proposals import PROPOSED as PROPOSAL_OPEN
+from ...proposals import PointsProposal
 from ...timeutil import local_today
 from .models import (CONFIRMED, PROPOSED, REVOKED, LedgerEntry, LedgerEvent, LedgerRuleAmounts,
                      Training)
@@ -259,7 +265,8 @@ def confirm(entry: LedgerEntry, actor: Person | None, now: datetime) -> None:
     rule = rule_of(entry.rule_code)
     earlier = [e.day for e in _confirmed((
         LedgerEntry.person_id == entry.person_id, LedgerEntry.rule_code == entry.rule_code,
-        LedgerEntry.id != entry.id, LedgerEntry.day <= entry.day))]
+        LedgerEntry.id != entry.id, LedgerEntry.day <= entry.day,
+        LedgerEntry.day >= entry.day - timedelta(days=REPEAT_DAYS)))]
     repeat = rule.is_deduction and is_repeat(entry.day, earlier)
     entry.points, entry.money = doubled(entry.base_points, entry.base_money, repeat)
     entry.doubled = repeat
@@ -429,3 +436,176 @@ def standing(person: Person, year: int, today: date) -> dict:
             "year": year, "points": float(points), "deductions": deductions, "awards": awards,
             "complaints_upheld": complaints, "grade_cap": grade_cap(points, complaints),
             "warning": in_warning(person, until)}
+
+
+# --- what the pages need: whole outlets in a fixed number of queries, proposals, amounts ---------
+
+def catalogue() -> list[Rule]:
+    """Every rule of the catalogue with the amounts the service office set (one query)."""
+    overrides = {row.code: row for row in db.session.scalars(select(LedgerRuleAmounts))}
+    return [replace(rule, points=(row.points_low, row.points_high),
+                    money=(row.money_low, row.money_high)) if (row := overrides.get(rule.code))
+            else rule for rule in CATALOGUE]
+
+
+def balances(person_ids: list[int], year: int, until: date | None = None) -> dict[int, Decimal]:
+    """``balance`` of many people in one grouped query."""
+    start, end = _year_span(year)
+    totals = dict(db.session.execute(
+        select(LedgerEntry.person_id, func.sum(LedgerEntry.points)).where(
+            LedgerEntry.person_id.in_(person_ids), LedgerEntry.status == CONFIRMED,
+            LedgerEntry.day.between(start, min(end, until) if until else end))
+        .group_by(LedgerEntry.person_id)).tuples().all()) if person_ids else {}
+    return {pid: BASE_POINTS + one_decimal(Decimal(str(totals.get(pid) or 0)))
+            for pid in person_ids}
+
+
+def tallies(person_ids: list[int], year: int) -> dict[int, dict[str, int]]:
+    """Per person: the year's confirmed deductions and awards (as ``counts``) and the entries
+    still waiting for confirmation, in one grouped query."""
+    start, end = _year_span(year)
+    found = {pid: {"deductions": 0, "awards": 0, "pending": 0} for pid in person_ids}
+    if not person_ids:
+        return found
+    for pid, code, status, n in db.session.execute(
+            select(LedgerEntry.person_id, LedgerEntry.rule_code, LedgerEntry.status, func.count())
+            .where(LedgerEntry.person_id.in_(person_ids), LedgerEntry.rule_code != MGR,
+                   LedgerEntry.status.in_((CONFIRMED, PROPOSED)),
+                   LedgerEntry.day.between(start, end))
+            .group_by(LedgerEntry.person_id, LedgerEntry.rule_code, LedgerEntry.status)):
+        rule = RULES.get(code)
+        kind = "pending" if status == PROPOSED else (
+            "awards" if rule is not None and rule.kind == AWARD else "deductions")
+        found[pid][kind] += n
+    return found
+
+
+def last_drop(entries: list[tuple[date, Decimal]], start: date) -> date:
+    """The last day the running balance (from 12 on ``start``) fell from above 0 to 0 or below."""
+    running, dropped = BASE_POINTS, start
+    for day, points in entries:
+        before, running = running, running + points
+        if before > 0 >= running:
+            dropped = day
+    return dropped
+
+
+def warnings(person_ids: list[int], today: date) -> set[int]:
+    """The people among ``person_ids`` in the warning state on ``today`` (as ``in_warning``),
+    in a fixed number of queries."""
+    if not person_ids:
+        return set()
+    trained = dict(db.session.execute(
+        select(Training.person_id, func.max(Training.passed_on))
+        .where(Training.person_id.in_(person_ids)).group_by(Training.person_id)).tuples().all())
+    own: dict[int, list[date]] = {pid: [] for pid in person_ids}
+    for pid, day in db.session.execute(select(LedgerEntry.person_id, LedgerEntry.day).where(
+            LedgerEntry.person_id.in_(person_ids), LedgerEntry.status == CONFIRMED,
+            LedgerEntry.rule_code != MGR, LedgerEntry.points < 0, LedgerEntry.day <= today)):
+        if pid not in trained or day > trained[pid]:
+            own[pid].append(day)
+    found = {pid for pid, days in own.items() if three_within(days) is not None}
+    now_balances = balances(person_ids, today.year, today)
+    low = [pid for pid in person_ids if pid not in found and now_balances[pid] <= 0]
+    if not low:
+        return found
+    start = date(today.year, 1, 1)
+    runs: dict[int, list[tuple[date, Decimal]]] = {pid: [] for pid in low}
+    for pid, day, points in db.session.execute(
+            select(LedgerEntry.person_id, LedgerEntry.day, LedgerEntry.points).where(
+                LedgerEntry.person_id.in_(low), LedgerEntry.status == CONFIRMED,
+                LedgerEntry.day.between(start, today))
+            .order_by(LedgerEntry.person_id, LedgerEntry.day, LedgerEntry.id)):
+        runs[pid].append((day, Decimal(str(points))))
+    return found | {pid for pid in low
+                    if pid not in trained or last_drop(runs[pid], start) > trained[pid]}
+
+
+STALE = _l("该记录刚被其他人修改,请刷新页面后重试。")
+
+
+def check_version(entry: LedgerEntry, version: int | None) -> None:
+    """Refuse an action taken on a page older than the entry's last change."""
+    if version is not None and version != entry.version:
+        raise Conflict(STALE)
+
+
+@contextmanager
+def guarded():
+    """Turn a concurrent change of the same entry (caught at flush or commit) into a conflict,
+    with nothing of this attempt kept."""
+    try:
+        yield
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(STALE) from None
+
+
+def confirm_proposal(proposal: PointsProposal, actor: Person, now: datetime) -> LedgerEntry:
+    """A proposal from another feature becomes a confirmed entry: its rule and base amounts,
+    dated the local day it was made, with its evidence; refused outside the rule's range."""
+    if proposal.status != PROPOSAL_OPEN:
+        raise DomainError(_l("该建议已处理。"))
+    entry = record(proposal.person, proposal.rule_code, local_today(proposal.created_at), now,
+                   points=proposal.points, money=proposal.money, reason=proposal.reason,
+                   evidence=(proposal.evidence_kind, proposal.evidence_ref), actor=actor)
+    confirm(entry, actor, now)
+    proposal.status, proposal.decided_by_id, proposal.decided_at = PROPOSAL_CONFIRMED, actor.id, now
+    audit("proposal.confirmed", proposal, actor=actor, entry=entry.id, rule=proposal.rule_code,
+          person=proposal.person.work_no)
+    return entry
+
+
+def dismiss_proposal(proposal: PointsProposal, actor: Person, note: str, now: datetime) -> None:
+    """驳回 a proposal, with a note; it never becomes an entry."""
+    if proposal.status != PROPOSAL_OPEN:
+        raise DomainError(_l("该建议已处理。"))
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_l("请填写驳回理由。"), "note")
+    proposal.status, proposal.decided_by_id, proposal.decided_at = PROPOSAL_DISMISSED, actor.id, now
+    proposal.decision_note = note
+    audit("proposal.dismissed", proposal, actor=actor, rule=proposal.rule_code,
+          person=proposal.person.work_no, note=note)
+
+
+def amounts_problems(rule: Rule, points: tuple[Decimal, Decimal],
+                     money: tuple[Decimal, Decimal]) -> dict[str, str]:
+    """What is wrong with new amounts for ``rule``, by field: ranges keep the rule's sign and
+    run from low to high (a value that is None is left to the form to name)."""
+    problems = {}
+    sign_ok = (lambda v: v < 0) if rule.is_deduction else (lambda v: v > 0)
+    for field, value in (("points_low", points[0]), ("points_high", points[1])):
+        if value is not None and not sign_ok(value):
+            problems[field] = str(_l("扣分条款的分值须为负数。") if rule.is_deduction
+                                  else _l("奖励条款的分值须为正数。"))
+    for field, value in (("money_low", money[0]), ("money_high", money[1])):
+        if value is not None and value < 0:
+            problems[field] = str(_l("金额不能为负数。"))
+    for name, (low, high) in (("points_high", points), ("money_high", money)):
+        if name not in problems and None not in (low, high) and low > high:
+            problems[name] = str(_l("上限不能小于下限。"))
+    return problems
+
+
+def set_amounts(code: str, points: tuple[Decimal, Decimal], money: tuple[Decimal, Decimal],
+                actor: Person, now: datetime) -> LedgerRuleAmounts:
+    """The service office's amounts for ``code`` (codes and titles never change), audited."""
+    rule = RULES.get(code)
+    if rule is None or rule.recorder_sets:
+        raise DomainError(_l("该条款的金额不能修改。"))
+    problems = amounts_problems(rule, points, money)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise DomainError(message, field)
+    row = db.session.get(LedgerRuleAmounts, code)
+    before = rule_of(code)
+    if row is None:
+        row = LedgerRuleAmounts(code=code)
+        db.session.add(row)
+    row.points_low, row.points_high = (one_decimal(value) for value in points)
+    row.money_low, row.money_high = (cents(value) for value in money)
+    row.changed_by_id, row.changed_at = actor.id, now
+    audit("ledger.rule_amounts", None, actor=actor, in_unit=actor.org_unit, code=code,
+          before=[before.points, before.money], after=[points, money])
+    return row
