@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     """Register the portal's commands."""
     from .blueprints.admin.imports import ORG_IMPORTER, STAFF_IMPORTER
     from .blueprints.complaints.imports import COMPLAINT_IMPORTER
+    from .blueprints.ledger.imports import LEDGER_IMPORTER
     from .blueprints.ratings.imports import RATING_IMPORTER, TRANSACTION_IMPORTER
 
     app.cli.add_command(init_db)
@@ -29,8 +30,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_command("import-ratings", RATING_IMPORTER))
     app.cli.add_command(import_command("import-transactions", TRANSACTION_IMPORTER))
     app.cli.add_command(import_command("import-complaints", COMPLAINT_IMPORTER))
+    app.cli.add_command(import_command("import-ledger", LEDGER_IMPORTER))
     app.cli.add_command(ratings_monthly_check)
     app.cli.add_command(complaints_sweep)
+    app.cli.add_command(ledger_fines_check)
 
 
 @click.command("init-db")
@@ -166,3 +169,20 @@ def complaints_sweep() -> None:
         click.echo(f"{error.message}; run the sweep again", err=True)
         sys.exit(1)
     click.echo(f"{settled} complaint(s) settled")
+
+
+@click.command("ledger-fines-check")
+def ledger_fines_check() -> None:
+    """Propose R22 for every fine still unpaid two days after it fell due (run daily, e.g. from
+    cron); each fine proposes it once."""
+    from .blueprints.ledger.services import fines_check
+    from .timeutil import local_today
+
+    try:
+        proposed = fines_check(local_today(), utcnow())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(f"{error.message}; nothing was proposed", err=True)
+        sys.exit(1)
+    click.echo(f"{proposed} R22 proposal(s) created")
