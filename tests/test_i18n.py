@@ -421,3 +421,28 @@ def test_the_checklist_template_is_in_english(office):
     for words in ("Checklist template version 1", "Saved at", "The 20 items of version 1",
                   "Back to checklist template"):
         assert words in page, words
+
+
+def test_the_points_ledger_pages_are_in_english(teller, manager, office):
+    response = in_english(teller).get("/ledger/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/ledger/people/T1001")
+    page = flat(english_page(teller, response.headers["Location"]))
+    for words in ("Points ledger", "Points balance",
+                  "(base of 12 + confirmed deductions and awards)", "Deductions / awards",
+                  "Warning status", "Year-end grade cap", "Points entries", "Training record",
+                  "Download Excel", "Points rules"):
+        assert words in page, words
+    assert "积分余额" not in page and "积分明细" not in page
+    page = flat(english_page(in_english(manager), "/ledger/outlet"))
+    for words in ("Points ledger", "New entry", "Points proposals awaiting confirmation",
+                  "Points rules", "Points balance", "Deductions", "Awards", "Proposed",
+                  "Warning status", "Year-end grade cap", "Points balance = base of 12"):
+        assert words in page, words
+    assert "记一笔" not in page and "戒勉状态" not in page
+    page = flat(english_page(in_english(office), "/ledger/rules"))
+    for words in ("Points rules", "Civilised Quality Service points rules", "Rule", "Category",
+                  "Points", "Amount (¥)", "Outlet manager charge", "Edit amounts",
+                  "Deductions are negative and awards positive", "Download Excel"):
+        assert words in page, words
+    assert "积分条款" not in page and "修改金额" not in page
