@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,6 +46,26 @@ class Importer:
 
 
 PADDED_FIELD = re.compile(r"(?:^|,)[^\S\r\n]|[^\S\r\n](?:,|\r?$)", re.M)
+
+
+EARLIEST_YEAR = 2000  # older dates are typing mistakes (and beyond the time-zone arithmetic)
+
+
+def local_date_or_time(text: str, latest, label: str, column: str, with_time: bool):
+    """A row's local ``YYYY-MM-DD HH:MM:SS`` (or ``YYYY-MM-DD``), strictly in that shape, not
+    after ``latest`` and not before 2000; otherwise the row's problem, in Chinese and English."""
+    length, shape = (19, "YYYY-MM-DD HH:MM:SS") if with_time else (10, "YYYY-MM-DD")
+    try:
+        if len(text) != length or (with_time and text[10] != " "):
+            raise ValueError
+        value = datetime.fromisoformat(text) if with_time else date.fromisoformat(text)
+    except ValueError:
+        raise RowProblem(f"{label} {text!r} 应为 {shape} (bad {column})") from None
+    if value > latest:
+        raise RowProblem(f"{label} {text} 在未来 ({column} in the future)")
+    if value.year < EARLIEST_YEAR:
+        raise RowProblem(f"{label} {text} 早于 {EARLIEST_YEAR} 年 ({column} too early)")
+    return value
 
 
 def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:

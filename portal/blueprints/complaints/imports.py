@@ -5,13 +5,13 @@ time of receipt with the rules, it was answered, decided and closed at that mome
 proposes no deduction. The people found responsible count in the upheld-complaint measures.
 """
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
 
 from ...database import bulk_insert
 from ...extensions import db
-from ...imports import Importer, RowProblem
+from ...imports import Importer, RowProblem, local_date_or_time
 from ...models import OUTLET_ROLES, OrgUnit, Person
 from ...timeutil import utcnow
 from .models import (CATEGORIES, CHANNELS, CLOSED, FINDINGS, LEVELS, Complaint, ComplaintEvent,
@@ -22,7 +22,6 @@ from .services import (RESPONSE_HOURS, UPHELD_FINDINGS, business_deadline, decis
 COMPLAINT_COLUMNS = ("received_at", "outlet_code", "channel", "category", "responsible_work_no",
                      "finding", "level")
 DESCRIPTION = "历史投诉(导入)"
-EARLIEST_YEAR = 2000
 
 
 def _prepare(rows: list[dict]) -> dict:
@@ -35,20 +34,6 @@ def _prepare(rows: list[dict]) -> dict:
             "now": local_naive(utcnow())}
 
 
-def _received(text: str, now: datetime) -> datetime:
-    try:
-        if len(text) != 19 or text[10] != " ":
-            raise ValueError
-        local = datetime.fromisoformat(text)
-    except ValueError:
-        raise RowProblem(f"受理时间 {text!r} 应为 YYYY-MM-DD HH:MM:SS (bad received_at)") from None
-    if local > now:
-        raise RowProblem(f"受理时间 {text} 在未来 (received_at in the future)")
-    if local.year < EARLIEST_YEAR:
-        raise RowProblem(f"受理时间 {text} 早于 {EARLIEST_YEAR} 年 (received_at too early)")
-    return local
-
-
 def _one_of(row: dict, column: str, values: tuple[str, ...], label: str) -> str:
     value = row[column]
     if value not in values:
@@ -57,7 +42,8 @@ def _one_of(row: dict, column: str, values: tuple[str, ...], label: str) -> str:
 
 
 def _check(row: dict, context: dict) -> dict:
-    local = _received(row["received_at"], context["now"])
+    local = local_date_or_time(row["received_at"], context["now"], "受理时间", "received_at",
+                               with_time=True)
     code = row["outlet_code"].upper()
     outlet_id = context["outlets"].get(code)
     if outlet_id is None:

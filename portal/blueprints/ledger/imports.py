@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timezone
 from sqlalchemy import func, select, update
 
 from ...extensions import db
-from ...imports import Importer, RowProblem
+from ...imports import Importer, RowProblem, local_date_or_time
 from ...models import MANAGER, OUTLET_ROLES, Person
 from ...timeutil import LOCAL_TZ, local_today
 from . import services
@@ -25,7 +25,6 @@ from .models import CONFIRMED, LedgerEntry
 
 LEDGER_COLUMNS = ("date", "work_no", "rule_code", "points", "money",
                   "management_responsibility", "note")
-EARLIEST_YEAR = 2000
 ENTERED_AT = time(9, 0)  # an imported row counts as entered and confirmed at 09:00 local time
 NOTE_LIMIT = 500
 EVIDENCE = ("text", "导入")
@@ -41,20 +40,6 @@ def _prepare(rows: list[dict]) -> dict:
     return {"people": {work_no.upper(): (pid, role) for work_no, pid, role in people},
             "rules": {code.upper(): services.rule_of(code) for code in services.RULES},
             "today": local_today()}
-
-
-def _day(text: str, today: date) -> date:
-    try:
-        if len(text) != 10:
-            raise ValueError
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise RowProblem(f"日期 {text!r} 应为 YYYY-MM-DD (bad date)") from None
-    if day > today:
-        raise RowProblem(f"日期 {text} 在未来 (date in the future)")
-    if day.year < EARLIEST_YEAR:
-        raise RowProblem(f"日期 {text} 早于 {EARLIEST_YEAR} 年 (date too early)")
-    return day
 
 
 def _rule(text: str, rules: dict) -> services.Rule:
@@ -98,7 +83,7 @@ def _amounts(row: dict, rule: services.Rule) -> tuple:
 
 
 def _check(row: dict, context: dict) -> dict:
-    day = _day(row["date"], context["today"])
+    day = local_date_or_time(row["date"], context["today"], "日期", "date", with_time=False)
     found = context["people"].get(row["work_no"].upper())
     if found is None:
         raise RowProblem(f"工号 {row['work_no']!r} 不存在或不是网点人员 (unknown work_no)")
