@@ -67,11 +67,14 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.checklist import bp as checklist_bp
     from .blueprints.complaints import bp as complaints_bp
     from .blueprints.home import bp as home_bp
+    from .blueprints.honours import bp as honours_bp
     from .blueprints.ledger import bp as ledger_bp
     from .blueprints.ratings import bp as ratings_bp
+    from .blueprints.reports import bp as reports_bp
+    from .blueprints.scores import bp as scores_bp
 
     for bp in (auth_bp, home_bp, admin_bp, api_bp, ratings_bp, complaints_bp, checklist_bp,
-               ledger_bp):
+               ledger_bp, honours_bp, scores_bp, reports_bp):
         app.register_blueprint(bp)
 
 

@@ -7,8 +7,10 @@ from .blueprints.admin import services
 from .blueprints.checklist import demo as checklist_demo
 from .blueprints.checklist import services as checklist_services
 from .blueprints.complaints import demo as complaints_demo
+from .blueprints.honours import demo as honours_demo
 from .blueprints.ledger import demo as ledger_demo
 from .blueprints.ratings import demo as ratings_demo
+from .blueprints.scores import demo as scores_demo
 from .extensions import db
 from .models import ADMIN, LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
 from .timeutil import local_today
@@ -64,4 +66,6 @@ def seed_demo(with_history: bool = True, today: date | None = None) -> None:
         complaints_demo.seed_history(today or local_today())
         checklist_demo.seed_history(today or local_today())
         ledger_demo.seed_history(today or local_today())
+        honours_demo.seed_history(today or local_today())
+        scores_demo.seed_history(today or local_today())
     db.session.commit()

@@ -111,6 +111,12 @@ ACCESS = {
     "ledger.proposal_dismiss": ("manager", "office"),
     "ledger.rules": STAFF,
     "ledger.rule_edit": ("office",),
+    # honours (SPEC 6)
+    # end honours
+    # scores (SPEC 7)
+    # end scores
+    # reports (SPEC 8)
+    # end reports
 }
 #: whose ledger each role opens (a lobby manager sees only their own; T1001 is the teller's)
 OWN_LEDGER = {"lobby": "L0001"}
@@ -149,7 +155,19 @@ def _sample_values():
         "action": "note",
         **_sample_sheet(),
         **_sample_ledger(),
+        **_sample_honours(),
+        **_sample_scores(),
     }
+
+
+def _sample_honours() -> dict:
+    """Sample values for the honours routes' URL arguments."""
+    return {}
+
+
+def _sample_scores() -> dict:
+    """Sample values for the scores and reports routes' URL arguments."""
+    return {}
 
 
 def _sample_ledger() -> dict:
