@@ -18,6 +18,7 @@ from portal.proposals import PointsProposal
 from portal.timeutil import local_today, utcnow
 
 from .conftest import person, sign_in_as
+from .honours_helpers import approved_star
 
 D = Decimal
 TODAY = local_today()
@@ -103,6 +104,15 @@ def test_evidence_links_where_the_viewer_may_follow_them(as_):
     assert 'href="/ratings/outlet?month=2026-01"' in manager
     assert f"/checklist/day/{TODAY.isoformat()}?outlet=ZJK-001#item-3" in office
     assert "month=2026-01" in office and "outlet=ZJK-001" in office
+
+
+def test_an_award_from_the_honours_board_links_to_its_nomination(as_):
+    honour = approved_star("T1001", with_photo=False)
+    award = db.session.get(LedgerEntry, honour.ledger_entry_id)
+    url = f"/ledger/people/T1001?year={award.day.year}"
+    teller, manager = (text(as_(n).get(url)) for n in ("T1001", "M0001"))
+    assert f'href="/honours/nominations/{honour.id}"' in manager
+    assert 'href="/honours/"' in teller and "/honours/nominations/" not in teller
 
 
 @pytest.mark.parametrize("complaints, cap", [(0, "<dd>无</dd>"), (2, "不高于 B"), (3, "不高于 C")])

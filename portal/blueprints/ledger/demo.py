@@ -6,7 +6,8 @@ exactly as the portal itself would make them. The schedule is fixed, in days bef
 ``today`` (a Sunday moves to the Saturday before, the outlets being closed):
 
 - a few deductions per person per quarter, mostly 晨训/迟到 (R01a/R01b/R02, which charge the
-  manager only through the pile-up) and R03–R17, and awards (A01 every month, A03–A06);
+  manager only through the pile-up) and R03–R17, and awards (A03–A05); the monthly stars'
+  A01 and the 委屈奖's A06 come from the honours demo, through the approval of each honour;
 - T1002's second R04 twelve days after the first is doubled; T1001, T1003 and T1006 missed
   the morning training on the same day (pile-up: one more charge for M0001);
 - T1004 had three deductions in the last 30 days and is in warning now; T2003 was in warning
@@ -96,11 +97,7 @@ AWARDS = (
     (250, "M0002", "A05", "网点服务工作受到分行通报表扬。", {}),
     (30, "T1006", "A05", "受到分行通报表扬。", {}),
     (140, "T2002", "A04", "识破冒充公检法诈骗,为客户挽回损失 5 万元。", {}),
-    (85, "T1002", "A06", "面对无理取闹的客户耐心解释,妥善处理。",
-     {"points": D(2), "money": D(100)}),
 )
-MONTHLY_STARS = ("T1001", "T2001", "T1005", "T2002", "T1002", "T2004", "T1006", "L0001",
-                 "T2001", "T1003", "L0002", "T1001")  # A01, one a month, latest first
 REVOKED = ("T1005", "R17", 73, "经查为叫号系统故障所致,非本人原因。")
 TRAINED = ("T2003", 190, "戒勉谈话后参加下岗培训,考核合格。")
 WAITING = ((1, "T1003", "R12", "柜台上放有水杯和手机。"),
@@ -128,9 +125,7 @@ def seed_history(today: date) -> None:
     def boss(person: Person) -> Person:
         return office if person.role == MANAGER else managers[person.org_unit_id]
 
-    stars = tuple((20 + 30 * n, work_no, "A01", "当月服务明星。", {})
-                  for n, work_no in enumerate(MONTHLY_STARS))
-    schedule = sorted(DEDUCTIONS + AWARDS + stars, key=lambda item: -item[0])
+    schedule = sorted(DEDUCTIONS + AWARDS, key=lambda item: -item[0])
     made = {}
     for offset, work_no, code, reason, extra in schedule:
         person, day = people[work_no], _day(today, offset)

@@ -39,7 +39,7 @@ YEAR_MESSAGE = _l("请选择 2000 年至今年之间的年份。")
 EVIDENCE_LABELS = {
     "text": "", "complaint": _l("投诉"), "checklist": _l("厅堂检查"),
     "rating_month": _l("星级评价月份"), "entry": _l("来源记录"), "pileup": _l("同日多人次"),
-    "fine": _l("逾期罚款记录"),
+    "fine": _l("逾期罚款记录"), "honour": _l("光荣榜"),
 }
 
 register_nav("ledger.mine", _l("我的积分"), OWN, order=16)
@@ -110,6 +110,10 @@ def _evidence_url(kind: str, ref: str, person: Person) -> str | None:
             return None
         args = {"outlet": parts[0]} if office else {}
         return url_for("checklist.day", day=day.isoformat(), **args) + f"#item-{parts[2]}"
+    if kind == "honour" and ref.isdigit():
+        if role in (MANAGER, OFFICE):
+            return url_for("honours.detail", honour_id=int(ref))
+        return url_for("honours.index")
     if kind == "rating_month":
         if role == TELLER:
             return url_for("ratings.mine")
