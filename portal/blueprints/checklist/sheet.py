@@ -9,6 +9,7 @@ from flask import (abort, current_app, flash, make_response, redirect, render_te
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 from werkzeug.utils import safe_join
 
 from ...errors import DomainError
@@ -18,7 +19,9 @@ from ...models import LOBBY, MANAGER, OFFICE, OrgUnit
 from ...nav import register_nav
 from ...panels import register_panel
 from ...permissions import outlet_scope, role_required, scope_unit
+from ...templating import localtime
 from ...timeutil import local_today, utcnow
+from ...xlsx import xlsx_response
 from ..admin.forms import options
 from ..admin.photos import save_picture
 from ..admin.queries import page_number
@@ -30,6 +33,7 @@ TICKERS = (LOBBY, MANAGER)  # who ticks the outlet's sheet
 VIEWERS = (LOBBY, MANAGER, OFFICE)
 PHOTO_BOX = (1600, 1600)
 PHOTO_FOLDER = "checklist"
+EXPORT_ROWS = 5000
 
 register_nav("checklist.today", _l("厅堂检查"), TICKERS, order=13)
 register_nav("checklist.problems", _l("问题台账"), VIEWERS, order=14)
@@ -111,6 +115,28 @@ def day(day: str):
         forms[opened] = _problem_form(sheet, services.mark_of(sheet, opened))
     return render_template("checklist/day.html", forms=forms, reason_form=ReasonForm(),
                            **context)
+
+
+SHEET_HEADER = (_l("序号"), _l("类别"), _l("检查内容"), _l("结果"), _l("问题说明"), _l("责任人"),
+                _l("整改期限"), _l("整改时间"), _l("整改说明"))
+
+
+def _mark_line(mark: ChecklistMark) -> list:
+    return [mark.number, mark.item.category, mark.item.text, str(STATE_LABELS[mark.state]),
+            mark.note, "、".join(p.name for p in mark.people), mark.deadline,
+            localtime(mark.rectified_at) if mark.rectified_at else "", mark.rectify_note]
+
+
+@bp.get("/day/<day>/sheet.xlsx")
+@role_required(*VIEWERS)
+def day_xlsx(day: str):
+    """A day's sheet as .xlsx: every item with its result, problem, people and rectification."""
+    outlet, when = _outlet(), _day(day)
+    sheet = _sheet(outlet, when)
+    return xlsx_response(
+        gettext("厅堂检查-%(outlet)s-%(day)s.xlsx", outlet=outlet.code, day=when.isoformat()),
+        [(when.isoformat(), [str(h) for h in SHEET_HEADER],
+          [_mark_line(mark) for mark in sheet.marks])])
 
 
 def _problem_form(sheet: ChecklistSheet, mark: ChecklistMark, form: ProblemForm | None = None):
@@ -294,6 +320,25 @@ def problems(failed: dict | None = None, status: int = 200):
                            today=local_today(), can_rectify=current_user.role in TICKERS,
                            is_overdue=services.is_overdue, labels=STATE_LABELS,
                            outlet_code=request.args.get("outlet", "")), status
+
+
+PROBLEM_HEADER = (_l("日期"), _l("网点"), _l("序号"), _l("检查内容"), _l("问题说明"), _l("责任人"),
+                  _l("整改期限"), _l("已逾期"))
+
+
+@bp.get("/problems.xlsx")
+@role_required(*VIEWERS)
+def problems_xlsx():
+    """问题台账 as .xlsx: the same outlets and order as the page, every open problem."""
+    outlets, today = _ledger_outlets(), local_today()
+    found = db.session.scalars(services.open_problems([o.id for o in outlets])
+                               .options(contains_eager(ChecklistMark.sheet))
+                               .limit(EXPORT_ROWS)).all()
+    rows = [[m.sheet.day, m.sheet.outlet.name, m.number, m.item.text, m.note,
+             "、".join(p.name for p in m.people), m.deadline,
+             gettext("是") if services.is_overdue(m.deadline, today) else ""] for m in found]
+    return xlsx_response(gettext("问题台账.xlsx"),
+                         [(gettext("问题台账"), [str(h) for h in PROBLEM_HEADER], rows)])
 
 
 @bp.post("/problems/<int:mark_id>/rectify")

@@ -18,7 +18,9 @@ from ...extensions import db
 from ...models import OFFICE
 from ...nav import register_nav
 from ...permissions import role_required
+from ...templating import localtime
 from ...timeutil import utcnow
+from ...xlsx import xlsx_response
 from ..admin.queries import page_number
 from . import bp, services
 from .models import ChecklistTemplate
@@ -85,3 +87,44 @@ def template_version(version: int):
                                .order_by(ChecklistTemplate.version.desc()).limit(1))
     return render_template("checklist/template_version.html", template=found,
                            in_force=found.version == latest, rule_label=rule_label)
+
+
+ITEM_HEADER = (_l("序号"), _l("类别"), _l("检查内容"), _l("扣分条款"))
+VERSION_HEADER = (_l("版本"), _l("保存时间"), _l("保存人"), _l("修改说明"))
+
+
+def _item_lines(template: ChecklistTemplate) -> list[list]:
+    return [[item.number, item.category, item.text,
+             str(rule_label(item.rule_code)) if item.rule_code else gettext("不扣分")]
+            for item in template.items]
+
+
+@bp.get("/template.xlsx")
+@role_required(OFFICE)
+def template_xlsx():
+    """The version in force (its 20 items) and every version, as .xlsx."""
+    current = services.current_template()
+    versions = db.session.scalars(
+        select(ChecklistTemplate)
+        .options(lazyload(ChecklistTemplate.items), joinedload(ChecklistTemplate.created_by))
+        .order_by(ChecklistTemplate.version.desc())).all()
+    lines = [[v.version, localtime(v.created_at), v.created_by.name if v.created_by
+              else gettext("系统"), v.note] for v in versions]
+    return xlsx_response(gettext("清单模板.xlsx"), [
+        (gettext("现行第 %(version)d 版", version=current.version),
+         [str(h) for h in ITEM_HEADER], _item_lines(current)),
+        (gettext("历史版本"), [str(h) for h in VERSION_HEADER], lines)])
+
+
+@bp.get("/template/<int:version>.xlsx")
+@role_required(OFFICE)
+def template_version_xlsx(version: int):
+    """One version's 20 items as .xlsx."""
+    found = db.session.scalar(select(ChecklistTemplate).where(
+        ChecklistTemplate.version == version)) if version <= MAX_VERSION else None
+    if found is None:
+        abort(404)
+    return xlsx_response(
+        gettext("清单模板第%(version)d版.xlsx", version=version),
+        [(gettext("第 %(version)d 版", version=version), [str(h) for h in ITEM_HEADER],
+          _item_lines(found))])

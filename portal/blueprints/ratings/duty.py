@@ -12,7 +12,9 @@ from ...htmx import hx_redirect, is_htmx, render_page_or_partial
 from ...models import LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, unit_by_code
 from ...nav import register_nav
 from ...permissions import in_scope, role_required, scoped_units
+from ...templating import localtime
 from ...timeutil import utcnow
+from ...xlsx import xlsx_response
 from . import bp, services
 from .forms import OpenWindowForm
 from .models import Window
@@ -75,6 +77,22 @@ def window():
     """Show the outlet's windows and who is on duty, with the person's own duty and code."""
     windows = services.outlet_windows(current_user.org_unit)
     return _window_page(windows, OpenWindowForm(windows=windows))
+
+
+WINDOW_HEADER = (_l("窗口"), _l("在岗柜员"), _l("工号"), _l("开启时间"))
+
+
+@bp.get("/ratings/window.xlsx")
+@role_required(*DUTY_ROLES)
+def window_xlsx():
+    """The outlet's windows and who is on duty at each, as .xlsx."""
+    rows = []
+    for w in services.outlet_windows(current_user.org_unit):
+        on = w.duty
+        rows.append([w.number, on.person.name if on else gettext("未开启"),
+                     on.person.work_no if on else "", localtime(on.opened_at) if on else ""])
+    return xlsx_response(gettext("窗口-%(outlet)s.xlsx", outlet=current_user.org_unit.code),
+                         [(gettext("本网点窗口"), [str(h) for h in WINDOW_HEADER], rows)])
 
 
 @bp.post("/ratings/window/open")

@@ -430,6 +430,30 @@ def thresholds():
     return render_template("ratings/thresholds.html", form=form), status
 
 
+THRESHOLD_HEADER = (_l("星级"), _l("评价数 ≥"), _l("平均星级 ≥"), _l("满意率 ≥"), _l("评价率 ≥"),
+                    _l("开机率 ≥"), _l("属实投诉 ≤"), _l("季度积分净变动 ≥"))
+
+
+def _threshold_line(row: services.Threshold) -> list:
+    def unlimited(value):
+        return gettext("不限") if value is None else value
+
+    return [level_text(row.level), row.min_ratings, float(row.min_average),
+            services.percent(row.min_satisfaction), services.percent(row.min_evaluation),
+            services.percent(row.min_on), unlimited(row.max_upheld),
+            unlimited(None if row.min_net_points is None else float(row.min_net_points))]
+
+
+@bp.get("/ratings/thresholds.xlsx")
+@role_required(OFFICE)
+def thresholds_xlsx():
+    """The star-level conditions in force as .xlsx (the highest level first)."""
+    rows = sorted(services.thresholds(), key=lambda row: -row.level)
+    return xlsx_response(gettext("星级评定标准.xlsx"), [(
+        gettext("星级评定标准"), [str(h) for h in THRESHOLD_HEADER],
+        [_threshold_line(row) for row in rows])])
+
+
 # --- the manager's home panel --------------------------------------------------------------------
 
 def manager_panel(user: Person) -> dict:

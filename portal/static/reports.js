@@ -1,0 +1,6 @@
+// The monthly notice's print button (no inline script: the CSP forbids it).
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});
