@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from .blueprints.complaints.imports import COMPLAINT_IMPORTER
     from .blueprints.ledger.imports import LEDGER_IMPORTER
     from .blueprints.ratings.imports import RATING_IMPORTER, TRANSACTION_IMPORTER
+    from .blueprints.scores.imports import INSPECTION_IMPORTER
 
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo)
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_command("import-transactions", TRANSACTION_IMPORTER))
     app.cli.add_command(import_command("import-complaints", COMPLAINT_IMPORTER))
     app.cli.add_command(import_command("import-ledger", LEDGER_IMPORTER))
+    app.cli.add_command(import_command("import-inspections", INSPECTION_IMPORTER))
     app.cli.add_command(ratings_monthly_check)
     app.cli.add_command(complaints_sweep)
     app.cli.add_command(ledger_fines_check)

@@ -31,6 +31,7 @@ ACCESS = {
     "home.index": STAFF,
     "home.healthz": PUBLIC,
     "home.photo": STAFF,
+    "home.index_xlsx": ("manager", "office"),
     "api.person": TOKEN,
     "api.person_ratings": TOKEN,
     "api.person_standing": TOKEN,
@@ -112,10 +113,36 @@ ACCESS = {
     "ledger.rules": STAFF,
     "ledger.rule_edit": ("office",),
     # honours (SPEC 6)
+    "honours.index": STAFF,
+    "honours.photo": STAFF,
+    "honours.screen": PUBLIC,
+    "honours.screen_photo": PUBLIC,
+    "honours.nominate": ("manager",),
+    "honours.nominations": ("manager", "office"),
+    "honours.detail": ("manager", "office"),
+    "honours.approve": ("office",),
+    "honours.reject": ("office",),
     # end honours
     # scores (SPEC 7)
+    "scores.index": ("manager", "office"),
+    "scores.outlet": ("manager", "office"),
+    "scores.record": ("office",),
+    "scores.subbranches": ("office",),
+    "scores.settings": ("office",),
+    "api.outlet_score": TOKEN,
     # end scores
     # reports (SPEC 8)
+    "reports.notice": ("manager", "office"),
+    "reports.notice_xlsx": ("manager", "office"),
+    # downloads added for "every table a manager sees can be downloaded as .xlsx" (SPEC 8)
+    "ratings.mine_xlsx": ("teller", "lobby", "manager"),
+    "ratings.window_xlsx": ("teller", "lobby", "manager"),
+    "ratings.thresholds_xlsx": ("office",),
+    "complaints.desk_xlsx": ("teller", "lobby", "manager", "office"),
+    "checklist.day_xlsx": ("lobby", "manager", "office"),
+    "checklist.problems_xlsx": ("lobby", "manager", "office"),
+    "checklist.template_xlsx": ("office",),
+    "checklist.template_version_xlsx": ("office",),
     # end reports
 }
 #: whose ledger each role opens (a lobby manager sees only their own; T1001 is the teller's)
@@ -161,13 +188,17 @@ def _sample_values():
 
 
 def _sample_honours() -> dict:
-    """Sample values for the honours routes' URL arguments."""
-    return {}
+    """A nomination of T1002 (ZJK-001) for last month's star, approved, with a photo on file, so
+    the board and the hall screen show T1002's photo; its id for the nomination routes."""
+    from .honours_helpers import approved_star
+
+    return {"honour_id": approved_star("T1002").id}
 
 
 def _sample_scores() -> dict:
-    """Sample values for the scores and reports routes' URL arguments."""
-    return {}
+    """Sample values for the scores and reports routes' URL arguments: the outlet whose score
+    page every allowed role may open (M0001 manages it; S0001's subtree holds it)."""
+    return {"outlet_code": "ZJK-001"}
 
 
 def _sample_ledger() -> dict:

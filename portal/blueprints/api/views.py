@@ -2,12 +2,13 @@
 from flask import abort, g, jsonify, request
 
 from ...errors import render_error
-from ...models import Person, person_by_work_no
+from ...models import Person, person_by_work_no, unit_by_code
 from ...periods import BadPeriod, parse
 from ...security import log_security
 from ...timeutil import local_today
 from ..ledger import services as ledger
 from ..ratings.services import measures_for, star_level, thresholds
+from ..scores import services as scores
 from . import bp
 from .services import find_active_token
 
@@ -86,3 +87,24 @@ def person_standing(work_no: str):
     if not (text.isascii() and text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
         return render_error(400, "year must be YYYY")
     return jsonify(ledger.standing(found, int(text), local_today()))
+
+
+@bp.get("/outlets/<code>/score")
+def outlet_score(code: str):
+    """An outlet's quarterly service score: the three checks (null: not done), the complaint
+    deduction and the score (null: no check done); the current quarter when none is given, as
+    the standing answers the current year."""
+    unit = unit_by_code(code.upper()) if len(code) <= 20 else None
+    if unit is None or unit.kind != "outlet":
+        abort(404)
+    text = request.args.get("quarter")
+    try:
+        if text is not None and not text.strip():
+            raise BadPeriod(text)  # given but empty, as ?year= is for the standing
+        period = scores.quarter_from(text, local_today())
+    except BadPeriod:
+        return render_error(400, "quarter must be YYYYQn")
+    result = scores.outlet_result(unit, period)
+    return jsonify(outlet=unit.code, quarter=period.label, mystery=_fraction(result.mystery),
+                   offsite=_fraction(result.offsite), onsite=_fraction(result.onsite),
+                   complaint_deduction=float(result.deduction), score=_fraction(result.score))
