@@ -54,6 +54,7 @@ def default_settings(instance_path: str, overrides: dict) -> dict:
         "LOGIN_LOCK_ATTEMPTS": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "LOGIN_RATE_LIMIT": "20 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",  # per submitted work number
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PAGE_SIZE": 25,
         "RATING_REPEAT_MINUTES": 10,  # same phone, same teller (default, SPEC 3)

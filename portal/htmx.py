@@ -1,9 +1,13 @@
 """htmx helpers: tell htmx requests apart and answer with a fragment or the whole page."""
-from flask import make_response, render_template, request
+from flask import g, make_response, render_template, request
 
 
 def is_htmx() -> bool:
-    """True for an htmx request that wants a fragment (not a boosted navigation or history restore)."""
+    """True for an htmx request that wants a fragment (not a boosted navigation or history restore).
+
+    Asking means the answer branches on it, so the response gets ``Vary: HX-Request``
+    (``portal.security`` adds it to whatever is answered, page, fragment or redirect)."""
+    g.varies_on_htmx = True
     headers = request.headers
     return (headers.get("HX-Request") == "true" and not headers.get("HX-Boosted")
             and not headers.get("HX-History-Restore-Request"))

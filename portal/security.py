@@ -90,4 +90,6 @@ def _set_headers(response):
     headers["X-Request-ID"] = getattr(g, "request_id", "-")
     if current_user and current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
+    if g.get("varies_on_htmx"):
+        response.vary.add("HX-Request")
     return response

@@ -38,8 +38,19 @@ def _login_rate() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_rate() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _submitted_account() -> str:
+    """The per-account throttle's key: the work number as typed (known or not, so a 429 says
+    nothing about which accounts exist), whatever address it comes from."""
+    return "account:" + (request.form.get("work_no") or "").strip().upper()[:40]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate, methods=["POST"])
+@limiter.limit(_account_rate, key_func=_submitted_account, methods=["POST"])
 def login():
     """Show the sign-in form; sign in with work number and password."""
     if current_user.is_authenticated:
