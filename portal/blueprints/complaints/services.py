@@ -7,19 +7,19 @@ written with its history line in one transaction.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
+from ... import concurrency
 from ...audit import record
 from ...errors import Conflict, DomainError
 from ...extensions import db
@@ -418,21 +418,8 @@ def remaining(complaint: Complaint, now: datetime) -> tuple[str, timedelta] | No
 
 # --- actions -------------------------------------------------------------------------------
 
-def check_version(complaint: Complaint, version: int | None) -> None:
-    """Refuse an action taken on a page older than the complaint's last change."""
-    if version is not None and version != complaint.version:
-        raise Conflict(STALE)
-
-
-@contextmanager
-def guarded():
-    """Turn a concurrent change of the same complaint (caught at flush or commit) into a clear
-    conflict, with nothing of this attempt kept."""
-    try:
-        yield
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(STALE) from None
+check_version = partial(concurrency.check_version, stale=STALE)  # (complaint, seen version)
+guarded = partial(concurrency.guarded, STALE)
 
 
 def _require(condition: bool, message: str, field: str | None = None) -> None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm.exc import StaleDataError
 
+from ... import concurrency
 from ...audit import record as audit
 from ...errors import Conflict, DomainError
 from ...extensions import db
@@ -415,21 +415,8 @@ def nominate(manager: Person, person: Person, title_code: str, period_text: str,
     return honour
 
 
-def check_version(honour: Honour, version: int | None) -> None:
-    """Refuse a decision taken on a page older than the honour's last change."""
-    if version is not None and version != honour.version:
-        raise Conflict(STALE)
-
-
-@contextmanager
-def guarded():
-    """A concurrent decision on the same honour (caught at flush or commit) becomes a conflict,
-    with nothing of this attempt kept."""
-    try:
-        yield
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(STALE) from None
+check_version = partial(concurrency.check_version, stale=STALE)  # (honour, seen version)
+guarded = partial(concurrency.guarded, STALE)
 
 
 def _decidable(honour: Honour, actor: Person) -> None:

@@ -8,17 +8,17 @@ negative; money is yuan with two places.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
+from ... import concurrency
 from ...audit import record as audit
-from ...errors import Conflict, DomainError
+from ...errors import DomainError
 from ...extensions import db
 from ...models import LOBBY, MANAGER, TELLER, Person
 from ...proposals import CONFIRMED as PROPOSAL_CONFIRMED
@@ -524,21 +524,8 @@ def warnings(person_ids: list[int], today: date) -> set[int]:
 STALE = _l("该记录刚被其他人修改,请刷新页面后重试。")
 
 
-def check_version(entry: LedgerEntry, version: int | None) -> None:
-    """Refuse an action taken on a page older than the entry's last change."""
-    if version is not None and version != entry.version:
-        raise Conflict(STALE)
-
-
-@contextmanager
-def guarded():
-    """Turn a concurrent change of the same entry (caught at flush or commit) into a conflict,
-    with nothing of this attempt kept."""
-    try:
-        yield
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(STALE) from None
+check_version = partial(concurrency.check_version, stale=STALE)  # (entry, seen version)
+guarded = partial(concurrency.guarded, STALE)
 
 
 def confirm_proposal(proposal: PointsProposal, actor: Person, now: datetime) -> LedgerEntry:

@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
+from ... import concurrency
 from ...audit import record as audit
 from ...errors import Conflict
 from ...extensions import db
@@ -238,15 +238,8 @@ def _event(kind: str, unit: OrgUnit | None, quarter: str | None, action: str,
                               details=json.dumps(details, ensure_ascii=False, default=str)))
 
 
-@contextmanager
-def guarded():
-    """Turn a concurrent change of the same scores (caught at flush or commit) into a conflict,
-    with nothing of this attempt kept."""
-    try:
-        yield
-    except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        raise Conflict(STALE) from None
+#: a concurrent change of the same scores, or a first recording of the same row at once
+guarded = partial(concurrency.guarded, STALE, IntegrityError)
 
 
 def save_settings(per_complaint: Decimal, per_escalated: Decimal, seen_version: int,
