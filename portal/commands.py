@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 
 from .errors import DomainError
 from .extensions import db
-from .imports import Importer, ImportRefused, run_import
+from .imports import Importer, ImportRefused, file_name, run_import
 from .timeutil import utcnow
 
 
@@ -83,7 +83,7 @@ def import_command(name: str, importer: Importer) -> click.Command:
             db.session.rollback()
             click.echo(f"{error.message}; nothing was imported", err=True)
             sys.exit(1)
-        click.echo(f"imported {count} row(s) from {file.name}")
+        click.echo(f"imported {count} row(s) from {file_name(file)}")
 
     return command
 

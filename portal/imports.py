@@ -96,6 +96,12 @@ def read_rows(raw: bytes, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
     return rows
 
 
+def file_name(path: Path) -> str:
+    """The file's name as text that can be stored and printed: a byte of a name that is not
+    UTF-8 (it arrives as a lone surrogate) becomes U+FFFD, which failed the import before."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def run_import(importer: Importer, path: Path) -> int:
     """Import ``path`` with ``importer``; return the number of rows, or raise ImportRefused."""
     raw = path.read_bytes()
@@ -125,8 +131,9 @@ def run_import(importer: Importer, path: Path) -> int:
     if problems:
         raise ImportRefused(problems)
     importer.apply(plans)
-    db.session.add(ImportedFile(kind=importer.kind, sha256=digest, filename=path.name,
+    name = file_name(path)
+    db.session.add(ImportedFile(kind=importer.kind, sha256=digest, filename=name,
                                 rows=len(plans)))
-    record(f"import.{importer.kind}", None, file=path.name, rows=len(plans), sha256=digest)
+    record(f"import.{importer.kind}", None, file=name, rows=len(plans), sha256=digest)
     db.session.commit()
     return len(plans)

@@ -174,9 +174,13 @@ class ImportedFile(db.Model):
 
 def person_by_work_no(work_no: str) -> Person | None:
     """Return the person with this work number, or None."""
+    if "\x00" in work_no:  # typed or forged: no work number holds it, and PostgreSQL can't
+        return None  # even compare it (a 500 on sign-in with "T1001\x00")
     return db.session.scalar(select(Person).where(Person.work_no == work_no))
 
 
 def unit_by_code(code: str) -> OrgUnit | None:
     """Return the org unit with this code, or None."""
+    if "\x00" in code:  # as in person_by_work_no
+        return None
     return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))

@@ -75,6 +75,8 @@ def safe_next(target: str | None) -> str | None:
     """Return ``target`` if it is a relative path on this host, else None."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if any(ch < " " or ch == "\x7f" for ch in target):  # CR/LF can't go into a Location header
+        return None  # (a 500 after signing in); urlsplit below would drop tabs and line ends
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None

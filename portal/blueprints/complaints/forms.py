@@ -26,7 +26,8 @@ CALLBACK_LABELS = {"satisfied": _l("满意"), "basic": _l("基本满意"), "unsa
 STATUS_LABELS = {"new": _l("待响应"), "handling": _l("处理中"), "decided": _l("已办结"),
                  "called_back": _l("已回访"), "closed": _l("已关闭")}
 STAFF_CHANNELS = ("walk_in", "phone", "comment_book", "referral", "media")
-PHONE = re.compile(r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$")
+# ASCII digits only (\d takes full-width ones, and the look-up by last four digits never would)
+PHONE = re.compile(r"^1[0-9]{10}$|^0[0-9]{2,3}-?[0-9]{7,8}$")
 TICKET = re.compile(r"^TS\d{8}-\d{4}$")
 
 

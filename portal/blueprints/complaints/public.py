@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ...errors import DomainError, public_error_pages, render_error
 from ...extensions import db, limiter
-from ...models import OrgUnit, Person
+from ...models import OrgUnit, Person, person_by_work_no
 from ...security import log_security
 from ...timeutil import utcnow
 from ..admin.forms import options
@@ -29,7 +29,7 @@ def _teller(code: str | None, outlet: OrgUnit | None) -> Person | None:
     """The teller the customer came from (a rating's thank-you page), if they work there."""
     if not code or outlet is None or len(code) > 20:
         return None
-    person = db.session.scalar(select(Person).where(Person.work_no == code.upper()))
+    person = person_by_work_no(code.upper())  # None for a forged one holding NUL
     return person if person is not None and person.org_unit_id == outlet.id else None
 
 

@@ -28,8 +28,9 @@ LEDGER_COLUMNS = ("date", "work_no", "rule_code", "points", "money",
 ENTERED_AT = time(9, 0)  # an imported row counts as entered and confirmed at 09:00 local time
 NOTE_LIMIT = 500
 EVIDENCE = ("text", "导入")
-POINTS = re.compile(r"^[+-]?\d{1,3}(\.\d)?$")  # one decimal at most, as the ledger keeps them
-MONEY = re.compile(r"^\d{1,6}(\.\d{1,2})?$")  # yuan and fen, never negative
+# ASCII digits only: \d also takes "－１" or "١٠٠", which Decimal reads as -1 and 100
+POINTS = re.compile(r"^[+-]?[0-9]{1,3}(\.[0-9])?$")  # one decimal at most, as the ledger keeps them
+MONEY = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,2})?$")  # yuan and fen, never negative
 FLAGS = {"1": True, "0": False}
 
 

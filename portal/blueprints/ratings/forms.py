@@ -58,12 +58,13 @@ class RatingForm(PortalForm):
 
     def validate_stars(self, field):
         """Accept exactly one of 1–5 (not 0, 6, 5.5, full-width digits or a repeated value)."""
-        if len(field.raw_data) != 1 or field.raw_data[0] not in STAR_VALUES:
+        chosen = field.raw_data or []  # no stars field at all (an empty POST)
+        if len(chosen) != 1 or chosen[0] not in STAR_VALUES:
             raise ValidationError(_l("请选择 1–5 颗星中的一项。"))
 
     def validate_tags(self, field):
         """Accept only listed tags, each at most once."""
-        chosen = field.raw_data
+        chosen = field.raw_data or []
         if any(tag not in TAGS for tag in chosen) or len(set(chosen)) != len(chosen):
             raise ValidationError(_l("请只从列出的标签中选择。"))
 

@@ -37,8 +37,9 @@ def _window_or_404(token: str):
 
 
 def _dynamic_code() -> str | None:
-    code = request.args.get("code")
-    return code if code and len(code) <= CODE_MAX else None
+    code = request.args.get("code")  # it is looked up on submit: only a code's shape is kept
+    return code if code and len(code) <= CODE_MAX and services.TOKEN_SHAPE.fullmatch(code) \
+        else None
 
 
 def _phone() -> str | None:

@@ -1,6 +1,7 @@
 """Star-rated evaluations: the rules as pure functions on plain values, then the database layer."""
 import hashlib
 import json
+import re
 import secrets
 import unicodedata
 from collections import defaultdict
@@ -182,6 +183,9 @@ def clean_comment(text: str) -> str:
 TOKEN_MAX_AGE = 2 * 3600  # seconds a rating page stays valid
 
 
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what new_token() makes, with room
+
+
 def new_token() -> str:
     """A random URL-safe token of 192 bits (window QR codes, dynamic codes)."""
     return secrets.token_urlsafe(24)
@@ -209,7 +213,7 @@ def outlet_windows(outlet: OrgUnit) -> list[Window]:
 
 def window_by_token(token: str) -> Window | None:
     """The window whose printed QR code carries ``token``, or None."""
-    if not token or len(token) > 64:
+    if not token or not TOKEN_SHAPE.fullmatch(token):  # NUL, for one, is a 500 on PostgreSQL
         return None
     return db.session.scalar(select(Window).where(Window.token == token))
 
