@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test bench translations messages check-python
+.PHONY: run test bench soak translations messages check-python
 
 run: $(VENV)/.run-deps translations
 	$(BIN)/flask --app wsgi init-db
@@ -17,6 +17,9 @@ test: $(VENV)/.dev-deps translations
 
 bench: $(VENV)/.dev-deps translations  ## ratios against bare baselines, see bench/bench.py
 	$(BIN)/python -m bench.bench
+
+soak: $(VENV)/.dev-deps translations  ## load and fault scenarios, see docs/reliability.md
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'

@@ -4,14 +4,27 @@ from sqlalchemy import Date, DateTime, event
 from sqlalchemy.engine import Engine
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# How long a statement waits for a lock another connection holds before giving up (answered
+# 503 with Retry-After); well inside gunicorn's 30-second worker timeout on both backends.
+LOCK_WAIT_MS = 10000
 
 
 def configure_engine(engine: Engine) -> None:
     """Apply per-connection settings for the engine's dialect."""
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_on_connect)
     if engine.dialect.name != "sqlite":
         return
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def _postgresql_on_connect(dbapi_connection, _record) -> None:
+    """Bound lock waits as SQLite's busy_timeout does: without it a request waiting on a lock
+    held elsewhere waits until gunicorn kills the worker, and the customer gets a 500."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = {int(LOCK_WAIT_MS)}")
+    dbapi_connection.commit()  # a session setting, kept for the connection's life
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -20,7 +33,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     for pragma in (
         "journal_mode=WAL",
         "synchronous=FULL",
-        "busy_timeout=10000",
+        f"busy_timeout={int(LOCK_WAIT_MS)}",
         "foreign_keys=ON",
     ):
         cursor.execute(f"PRAGMA {pragma}")
@@ -45,6 +58,7 @@ def is_transient(exc: Exception) -> bool:
     return (
         "database is locked" in text
         or "could not serialize" in text
+        or "lock timeout" in text  # PostgreSQL's lock_timeout (LockNotAvailable)
         or "deadlock detected" in text
     )
 
