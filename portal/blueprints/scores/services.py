@@ -385,24 +385,36 @@ def save_inspections(changes: dict[OrgUnit, tuple[dict, int | None]], quarter: s
     changed = 0
     for outlet, (values, seen) in changes.items():
         row = current.get(outlet.id)
-        if seen is not None and seen != (row.version if row else 0):
-            raise Conflict(STALE)
-        before = _values(row, CHECKS)
-        if before == {name: values[name] for name in CHECKS}:
-            continue
-        if row is None:
-            row = Inspection(outlet_id=outlet.id, quarter=quarter)
-            db.session.add(row)
-        for name in CHECKS:
-            setattr(row, name, values[name])
-        row.changed_by_id, row.changed_at = (actor.id if actor else None), now
-        changed += 1
-        _event("inspection", outlet, quarter, action, actor, now, before=before,
-               after={name: values[name] for name in CHECKS})
-        audit(f"scores.inspection_{action}", row, actor=actor, in_unit=outlet, quarter=quarter,
-              before=before, after={name: values[name] for name in CHECKS})
+        _check_seen(row, seen)
+        changed += _store(row, lambda: Inspection(outlet_id=outlet.id, quarter=quarter), outlet,
+                          quarter, {name: values[name] for name in CHECKS},
+                          _values(row, CHECKS), "inspection", action, actor, now)
     db.session.flush()
     return changed
+
+
+def _check_seen(row, seen: int | None) -> None:
+    """Conflict when the row changed since the page showed version ``seen`` (None: no check)."""
+    if seen is not None and seen != (row.version if row else 0):
+        raise Conflict(STALE)
+
+
+def _store(row, new_row, unit: OrgUnit, quarter: str, values: dict, before: dict, kind: str,
+           action: str, actor: Person | None, now: datetime) -> bool:
+    """Write ``values`` into ``row`` (a new one from ``new_row()`` when None) with its history
+    and audit line; False, and nothing written, when they equal ``before``."""
+    if before == values:
+        return False
+    if row is None:
+        row = new_row()
+        db.session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.changed_by_id, row.changed_at = (actor.id if actor else None), now
+    _event(kind, unit, quarter, action, actor, now, before=before, after=values)
+    audit(f"scores.{kind}_{action}", row, actor=actor, in_unit=unit, quarter=quarter,
+          before=before, after=values)
+    return True
 
 
 SUBBRANCH_FIELDS = ("management", "innovation", "award")
@@ -418,22 +430,11 @@ def save_subbranches(changes: dict[OrgUnit, tuple[dict, int]], quarter: str,
         values = {"management": values["management"],
                   "innovation": values["innovation"] or D(0), "award": values["award"] or D(0)}
         row = current.get(unit.id)
-        if seen != (row.version if row else 0):
-            raise Conflict(STALE)
+        _check_seen(row, seen)
         before = (_values(row, SUBBRANCH_FIELDS) if row is not None
                   else {"management": None, "innovation": D(0), "award": D(0)})
-        if before == values:
-            continue
-        if row is None:
-            row = SubbranchScore(subbranch_id=unit.id, quarter=quarter)
-            db.session.add(row)
-        for name in SUBBRANCH_FIELDS:
-            setattr(row, name, values[name])
-        row.changed_by_id, row.changed_at = (actor.id if actor else None), now
-        changed += 1
-        _event("subbranch", unit, quarter, "recorded", actor, now, before=before, after=values)
-        audit("scores.subbranch_recorded", row, actor=actor, in_unit=unit, quarter=quarter,
-              before=before, after=values)
+        changed += _store(row, lambda: SubbranchScore(subbranch_id=unit.id, quarter=quarter), unit,
+                          quarter, values, before, "subbranch", "recorded", actor, now)
     db.session.flush()
     return changed
 
