@@ -73,19 +73,21 @@ def _table(template: str, units, row_class, initial_of, save, names, done):
     return redirect(url_for("scores.index", quarter=period.label), 303)
 
 
-def _inspection_initial(units, period: Period) -> dict:
-    stored = services.inspections([u.id for u in units], period.label)
-    return {unit_id: {"mystery": row.mystery, "offsite": row.offsite, "onsite": row.onsite,
+def _initial(stored: dict, units, names) -> dict:
+    """Each unit's stored values of ``names`` and version; version 0 for units not yet stored."""
+    return {unit_id: {**{name: getattr(row, name) for name in names},
                       "version": str(row.version)} for unit_id, row in stored.items()} | {
         u.id: {"version": "0"} for u in units if u.id not in stored}
 
 
+def _inspection_initial(units, period: Period) -> dict:
+    return _initial(services.inspections([u.id for u in units], period.label), units,
+                    services.CHECKS)
+
+
 def _subbranch_initial(units, period: Period) -> dict:
-    stored = services.subbranch_rows(units, period.label)
-    return {unit_id: {"management": row.management, "innovation": row.innovation,
-                      "award": row.award, "version": str(row.version)}
-            for unit_id, row in stored.items()} | {
-        u.id: {"version": "0"} for u in units if u.id not in stored}
+    return _initial(services.subbranch_rows(units, period.label), units,
+                    services.SUBBRANCH_FIELDS)
 
 
 @bp.route("/record", methods=["GET", "POST"])
