@@ -126,10 +126,14 @@ class Journey:
         self.page = page
 
     def expect_focus(self, target: str, after: str) -> None:
-        """``target`` has the keyboard focus after the step ``after``."""
+        """``target`` has the keyboard focus after the step ``after`` (once its swap settled:
+        on a busy machine the fragment may land a moment after the key press)."""
+        try:
+            expect(self.page.locator(f"#{target}")).to_be_focused()
+        except AssertionError:
+            pass  # reported below with where the focus is instead
         now = focused(self.page)
         assert now == target, f"after {after}: focus on {now!r}, not #{target}"
-        expect(self.page.locator(f"#{target}")).to_be_focused()
 
     def mark(self, number: int, state: str, key: str, checked: int) -> None:
         """With focus on the item's 合格 button: reach the ``state`` button, press ``key``, and
