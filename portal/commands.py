@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
 
+from .database import refresh_statistics
 from .errors import DomainError
 from .extensions import db
 from .imports import Importer, ImportRefused, file_name, run_import
@@ -45,6 +46,8 @@ def init_db() -> None:
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     current_template()  # the default 20-item checklist, the first time
+    db.session.commit()
+    refresh_statistics(db.session.connection())
     db.session.commit()
     click.echo("database is up to date")
 

@@ -1,4 +1,6 @@
 """Engine set-up: SQLite pragmas and write transactions that start with BEGIN IMMEDIATE."""
+import time
+
 from flask import has_request_context, request
 from sqlalchemy import Date, DateTime, event
 from sqlalchemy.engine import Engine
@@ -7,6 +9,12 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 # How long a statement waits for a lock another connection holds before giving up (answered
 # 503 with Retry-After); well inside gunicorn's 30-second worker timeout on both backends.
 LOCK_WAIT_MS = 10000
+# SQLite's planner statistics: ANALYZE reads at most this many rows of each index (the
+# figures stay good enough for the planner and the pass takes milliseconds on any size)…
+ANALYSIS_LIMIT = 1000
+# … and each pooled connection runs PRAGMA optimize, which analyses the tables its own
+# statements used whose size changed much since, at most once in this many seconds.
+OPTIMIZE_EVERY_S = 3600
 
 
 def configure_engine(engine: Engine) -> None:
@@ -17,6 +25,7 @@ def configure_engine(engine: Engine) -> None:
         return
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    event.listen(engine, "checkin", _sqlite_on_checkin)
 
 
 def _postgresql_on_connect(dbapi_connection, _record) -> None:
@@ -35,9 +44,30 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
         "synchronous=FULL",
         f"busy_timeout={int(LOCK_WAIT_MS)}",
         "foreign_keys=ON",
+        f"analysis_limit={ANALYSIS_LIMIT}",
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _sqlite_on_checkin(dbapi_connection, record) -> None:
+    """Keep the planner's statistics in step with the tables' growth, now and then."""
+    now = time.monotonic()
+    if now - record.info.setdefault("optimized", now) < OPTIMIZE_EVERY_S:
+        return
+    record.info["optimized"] = now
+    try:
+        dbapi_connection.execute("PRAGMA optimize")
+    except Exception:  # noqa: BLE001 - statistics can wait for the next time (a held lock)
+        pass
+
+
+def refresh_statistics(connection) -> None:
+    """Gather SQLite's planner statistics afresh after a change of many rows (a migration, an
+    import), from a bounded sample of each index. PostgreSQL's autovacuum does this itself
+    once a tenth of a table has changed."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("ANALYZE")
 
 
 def _sqlite_on_begin(conn) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from .audit import record
+from .database import refresh_statistics
 from .extensions import db
 from .models import ImportedFile
 from .timeutil import to_local
@@ -135,5 +136,7 @@ def run_import(importer: Importer, path: Path) -> int:
     db.session.add(ImportedFile(kind=importer.kind, sha256=digest, filename=name,
                                 rows=len(plans)))
     record(f"import.{importer.kind}", None, file=name, rows=len(plans), sha256=digest)
+    db.session.commit()
+    refresh_statistics(db.session.connection())
     db.session.commit()
     return len(plans)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -111,7 +111,11 @@ class Person(UserMixin, db.Model):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    org_unit: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin=True)
+    # Every required to-one relationship is loaded with ``innerjoin="unnested"``: an inner join
+    # on its own, and a plain chain of LEFT OUTER JOINs when reached through an optional one
+    # (a window's duty → its person → their unit). The nested form, ``LEFT JOIN (a JOIN b)``,
+    # keeps SQLite from using the primary key of ``a``: it reads every duty session instead.
+    org_unit: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin="unnested")
 
     def get_id(self) -> str:
         """Identify the session by a token that changes at sign-out, not by the id."""
@@ -145,6 +149,8 @@ class AuditEvent(db.Model):
     """One line of the append-only history (database triggers forbid update and delete)."""
 
     __tablename__ = "audit_event"
+    # a record's own history (a person's page)
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

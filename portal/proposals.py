@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -25,6 +25,7 @@ class PointsProposal(db.Model):
         UniqueConstraint("person_id", "rule_code", "evidence_kind", "evidence_ref",
                          name="uq_points_proposal_once"),
         CheckConstraint("status IN ('proposed', 'dismissed', 'confirmed')", name="status"),
+        Index("ix_points_proposal_status_created", "status", "created_at"),  # the pending list
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from portal.blueprints.complaints.models import CLOSED, Complaint
-from portal.blueprints.complaints.services import stored
+from portal.timeutil import stored
 from portal.blueprints.scores import services
 from portal.extensions import db
 from portal.models import unit_by_code

@@ -1,7 +1,7 @@
 """The admin pages: org units, people and accounts, photos, API tokens and the audit history."""
 import hashlib
 import re
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from portal.blueprints.api.models import ApiToken
 from portal.blueprints.api.services import create_token
 from portal.extensions import db
 from portal.models import ADMIN, TELLER, AuditEvent, OrgUnit, Person, unit_by_code
+from portal.timeutil import local_today, utcnow
 
 from .conftest import AuthActions, person, sign_in_as
 
@@ -747,6 +748,40 @@ def test_audit_page_hides_other_subtrees(branch_admin, other_tree):
     page = branch_admin.get("/admin/audit?page=1").get_data(as_text=True)
     assert "org_unit.created" in page
     assert f"OrgUnit #{other_tree['outlet'].id}" not in page and "OTHER" not in page
+
+
+def _old_audit_line(action: str, days: int) -> None:
+    """An audit line about T1001 written ``days`` days ago (the table only takes inserts)."""
+    db.session.add(AuditEvent(at=utcnow() - timedelta(days=days), actor_id=person("A0001").id,
+                              action=action, object_type="Person",
+                              object_id=str(person("T1001").id),
+                              org_unit_id=person("T1001").org_unit_id, details="{}"))
+    db.session.commit()
+
+
+def test_audit_page_shows_the_last_month_unless_told_other_days(admin):
+    admin.post(f"/admin/people/{person('T1004').id}/deactivate")
+    _old_audit_line("person.deactivated", 40)
+    today = local_today()
+    page = admin.get("/admin/audit?q=person.deactivated").get_data(as_text=True)
+    assert page.count("<td>person.deactivated</td>") == 1  # the 40-day-old line is outside the month
+    assert f'value="{today - timedelta(days=30)}"' in page and f'value="{today}"' in page
+    since = today - timedelta(days=41)
+    page = admin.get(f"/admin/audit?q=person.deactivated&since={since}").get_data(as_text=True)
+    assert page.count("<td>person.deactivated</td>") == 2
+    until = today - timedelta(days=35)
+    page = admin.get(f"/admin/audit?q=person.deactivated&since={since}&until={until}"
+                     ).get_data(as_text=True)
+    assert page.count("<td>person.deactivated</td>") == 1
+
+
+def test_audit_page_says_when_the_range_is_backwards_or_not_a_date(admin):
+    today = local_today()
+    response = admin.get(f"/admin/audit?since={today}&until={today - timedelta(days=3)}")
+    assert response.status_code == 200
+    assert "截止日期不能早于起始日期。" in response.get_data(as_text=True)
+    response = admin.get("/admin/audit?since=2026-13-01")
+    assert response.status_code == 200 and 'aria-invalid="true"' in response.get_data(as_text=True)
 
 
 def test_audit_page_is_paginated_and_tolerates_odd_pages(admin):

@@ -15,7 +15,7 @@ from portal.blueprints.ratings import services as ratings_services
 from portal.extensions import db
 from portal.periods import month_of
 from portal.proposals import PointsProposal
-from portal.timeutil import local_today, utcnow
+from portal.timeutil import local_today, stored, utcnow
 
 from .conftest import person, sign_in_as
 from .ratings_helpers import make_rating
@@ -465,7 +465,7 @@ def test_the_clocks_count_in_the_configured_business_hours(app_factory):
             business_hours(bad)
     late_day = app_factory(COMPLAINT_BUSINESS_HOURS=(time(8), time(20)))
     with late_day.app_context():
-        received = services.stored(datetime(2026, 11, 23, 19, 30))
+        received = stored(datetime(2026, 11, 23, 19, 30))
         assert services.local_naive(services.business_deadline(received, 1)) == \
             datetime(2026, 11, 24, 8, 30)
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from portal.blueprints.api.services import create_token
 from portal.blueprints.complaints import services
 from portal.blueprints.complaints.models import Complaint, ComplaintEvent, complaint_responsible
-from portal.blueprints.complaints.services import NewComplaint, stored
+from portal.blueprints.complaints.services import NewComplaint
+from portal.timeutil import stored
 from portal.extensions import db
 from portal.models import AuditEvent, ImportedFile, OrgUnit
 from portal.periods import month

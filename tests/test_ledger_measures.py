@@ -51,7 +51,7 @@ def test_net_points_sum_the_confirmed_entries_dated_inside_the_period(app, count
 
 def test_the_ratings_measures_carry_the_net_points(app):
     history()
-    assert measures.net_points in ratings_services.NET_POINTS_SOURCES
+    assert measures.net_points_over in ratings_services.NET_POINTS_SOURCES
     t1001, t1002, t1003 = (person(w).id for w in ("T1001", "T1002", "T1003"))
     found = ratings_services.measures_for([t1001, t1002, t1003], Q3)
     assert found[t1001].net_points == Fraction(-3)

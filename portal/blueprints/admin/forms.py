@@ -1,4 +1,6 @@
 """Forms of the admin pages: org units, people, passwords, photos, API tokens, filters."""
+from datetime import date, timedelta
+
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
@@ -215,5 +217,29 @@ class PeopleFilterForm(FilterForm):
 
 
 class AuditFilterForm(FilterForm):
+    """The history's filters; it always covers a range of days, the last month by default, so
+    that a page reads the history of those days through the index on its time, however long
+    the history grows."""
+
+    DEFAULT_DAYS = 31
+
     q = search(_l("操作(前缀)"), 60, render_kw={"placeholder": "person."})
     actor = search(_l("操作人工号"), 20)
+    since = DateField(_l("起始日期"), validators=[Optional()])
+    until = DateField(_l("截止日期"), validators=[Optional()])
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("截止日期不能早于起始日期。"))
+
+    def days(self, today: date) -> tuple[date, date]:
+        """The first and last local day to show: as chosen, else the month up to ``today``;
+        the boxes left empty show the days taken."""
+        until = self.value("until", today)
+        since = self.value("since", until - timedelta(days=self.DEFAULT_DAYS - 1))
+        if since > until:  # reported next to the field; the month up to the last day instead
+            since = until - timedelta(days=self.DEFAULT_DAYS - 1)
+        for field, day in ((self.since, since), (self.until, until)):
+            if not field.errors:
+                field.data = day
+        return since, until

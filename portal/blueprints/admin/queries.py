@@ -1,10 +1,13 @@
 """What the admin pages read: each list in a bounded number of queries, inside the admin's scope."""
+from datetime import date
+
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
 
 from ...extensions import db
 from ...models import AuditEvent, OrgUnit, Person
 from ...permissions import scope_unit, scoped_people, scoped_units
+from ...timeutil import utc_span
 from ..api.models import ApiToken
 
 HISTORY_LIMIT = 50
@@ -54,15 +57,18 @@ def person_history(person: Person) -> list[AuditEvent]:
     ).all()
 
 
-def audit_page(user: Person, *, action: str | None, actor: str | None, page: int,
-               per_page: int) -> Pagination:
-    """One page of the history of the user's subtree and of unplaced objects, newest first."""
+def audit_page(user: Person, *, days: tuple[date, date], action: str | None, actor: str | None,
+               page: int, per_page: int) -> Pagination:
+    """One page of the history of the user's subtree and of unplaced objects on the local
+    ``days`` (first, last), newest first."""
+    start, end = utc_span(*days)
     query = (
         select(AuditEvent)
         .outerjoin(OrgUnit, AuditEvent.org_unit_id == OrgUnit.id)
-        .where(or_(AuditEvent.org_unit_id.is_(None),
+        .where(AuditEvent.at >= start, AuditEvent.at < end,
+               or_(AuditEvent.org_unit_id.is_(None),
                    OrgUnit.path.startswith(scope_unit(user).path, autoescape=True)))
-        .order_by(AuditEvent.id.desc())
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
     if action:
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))

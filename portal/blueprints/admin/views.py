@@ -10,6 +10,7 @@ from ...htmx import render_page_or_partial
 from ...models import ADMIN
 from ...nav import register_nav
 from ...permissions import get_person_or_404, get_unit_or_404, role_required
+from ...timeutil import local_today
 from ..api.services import create_token, revoke_token
 from . import bp, queries, services
 from .forms import (AuditFilterForm, PasswordResetForm, PeopleFilterForm, PersonEditForm,
@@ -242,8 +243,10 @@ def token_revoke(token_id: int):
 
 @bp.get("/audit")
 def audit():
-    """Show the audit history, newest first, filtered by action prefix and actor."""
+    """Show the audit history of a range of days, newest first, filtered by action prefix
+    and actor."""
     filters = AuditFilterForm(formdata=request.args)
-    events = queries.audit_page(current_user, action=filters.value("q"),
-                                actor=filters.value("actor"), **_page_args())
+    events = queries.audit_page(current_user, days=filters.days(local_today()),
+                                action=filters.value("q"), actor=filters.value("actor"),
+                                **_page_args())
     return render_template("admin/audit.html", filters=filters, pagination=events)

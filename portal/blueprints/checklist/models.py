@@ -65,7 +65,7 @@ class ChecklistSheet(db.Model):
     signed_at: Mapped[datetime | None]
     reopened: Mapped[int] = mapped_column(default=0)  # times the service office re-opened it
 
-    outlet: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin=True)
+    outlet: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin="unnested")
     template: Mapped[ChecklistTemplate] = relationship()
     signed_by: Mapped[Person | None] = relationship(foreign_keys=[signed_by_id])
     marks: Mapped[list[ChecklistMark]] = relationship(order_by="ChecklistMark.number",
@@ -114,7 +114,7 @@ class ChecklistMark(db.Model):
     rectify_note: Mapped[str] = mapped_column(Text, default="")
 
     sheet: Mapped[ChecklistSheet] = relationship(back_populates="marks")
-    item: Mapped[ChecklistItem] = relationship(lazy="joined", innerjoin=True)
+    item: Mapped[ChecklistItem] = relationship(lazy="joined", innerjoin="unnested")
     people: Mapped[list[Person]] = relationship(secondary=mark_people, order_by=Person.work_no,
                                                 lazy="selectin")
     rectified_by: Mapped[Person | None] = relationship(foreign_keys=[rectified_by_id])

@@ -7,5 +7,5 @@ bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 from . import desk, public, reports, services  # noqa: E402,F401  (routes register)
 from ..ratings import services as ratings_services  # noqa: E402
 
-if services.upheld_counts not in ratings_services.UPHELD_COUNTERS:
-    ratings_services.UPHELD_COUNTERS.append(services.upheld_counts)
+if services.upheld_counts_over not in ratings_services.UPHELD_COUNTERS:
+    ratings_services.UPHELD_COUNTERS.append(services.upheld_counts_over)

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
-from ...timeutil import local_today, utcnow
+from ...timeutil import local_today, stored, utcnow
 from . import services
-from .services import NewComplaint, stored
+from .services import NewComplaint
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 DESCRIPTIONS = {

@@ -92,7 +92,7 @@ class Complaint(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    outlet: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin=True)
+    outlet: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin="unnested")
     subject: Mapped[Person | None] = relationship(foreign_keys=[subject_id])
     first_owner: Mapped[Person | None] = relationship(foreign_keys=[first_owner_id])
     handler: Mapped[Person | None] = relationship(foreign_keys=[handler_id])

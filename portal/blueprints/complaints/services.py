@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import partial
@@ -26,7 +26,7 @@ from ...extensions import db
 from ...models import ADMIN, LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
 from ...periods import Period
 from ...proposals import PointsProposal
-from ...timeutil import LOCAL_TZ, to_local
+from ...timeutil import stored, to_local, utc_span
 from .models import (CALLBACKS, CALLED_BACK, CLOSED, DECIDED, FINDINGS, HANDLING, NEW,
                      OPEN_STATUSES, BUCK_PASSING_TRANSFERS, Complaint, ComplaintEvent,
                      complaint_responsible)
@@ -214,11 +214,6 @@ def local_naive(moment: datetime) -> datetime:
     return to_local(moment).replace(tzinfo=None)
 
 
-def stored(local: datetime) -> datetime:
-    """A naive local moment as stored (naive UTC)."""
-    return local.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def business_hours() -> tuple[time, time]:
     return current_app.config["COMPLAINT_BUSINESS_HOURS"]
 
@@ -300,9 +295,10 @@ def from_rating(rating, manager: Person, now: datetime) -> Complaint:
 def _assign_ticket(complaint: Complaint, now: datetime, attempts: int = 20) -> None:
     """Give the complaint the day's next ticket number; a number taken meanwhile is skipped."""
     day = local_naive(now).date()
-    prefix = ticket_number(day, 0)[:-4]
-    taken = db.session.scalar(select(func.max(Complaint.ticket))
-                              .where(Complaint.ticket.startswith(prefix)))
+    # the day's numbers as a range of the ticket index: a prefix (LIKE) cannot use it on a
+    # PostgreSQL database whose collation is not "C"
+    taken = db.session.scalar(select(func.max(Complaint.ticket)).where(
+        Complaint.ticket.between(ticket_number(day, 0), ticket_number(day, 9999))))
     sequence = int(taken[-4:]) if taken else 0
     for _ in range(attempts):
         sequence += 1
@@ -674,18 +670,12 @@ def history(complaint: Complaint, public_only: bool = False) -> list[ComplaintEv
 
 # --- measures ------------------------------------------------------------------------------
 
-def _utc_span(period: Period) -> tuple[datetime, datetime]:
-    start = stored(datetime.combine(period.start, time()))
-    end = stored(datetime.combine(period.end + timedelta(days=1), time()))
-    return start, end
-
-
 def outlet_measures(outlets: list[OrgUnit], period: Period, now: datetime) -> dict[int, OutletMeasures]:
     """Each outlet's measures over the complaints received in ``period`` (two queries)."""
     from ..ratings.models import DailyTransactions
 
     ids = [outlet.id for outlet in outlets]
-    start, end = _utc_span(period)
+    start, end = utc_span(period.start, period.end)
     facts: dict[int, list[ComplaintFacts]] = {i: [] for i in ids}
     for row in db.session.execute(
         select(Complaint.outlet_id, Complaint.response_due, Complaint.responded_at,
@@ -711,15 +701,26 @@ def outlet_measures(outlets: list[OrgUnit], period: Period, now: datetime) -> di
 
 def upheld_counts(person_ids: list[int], period: Period) -> dict[int, int]:
     """Complaints received in ``period`` upheld or partly upheld with each person responsible."""
-    start, end = _utc_span(period)
-    return dict(db.session.execute(
-        select(complaint_responsible.c.person_id, func.count())
-        .join(Complaint, Complaint.id == complaint_responsible.c.complaint_id)
-        .where(complaint_responsible.c.person_id.in_(person_ids),
-               Complaint.finding.in_(UPHELD_FINDINGS),
-               Complaint.received_at >= start, Complaint.received_at < end)
-        .group_by(complaint_responsible.c.person_id)
-    ).tuples().all())
+    return upheld_counts_over(person_ids, [period])[period.label]
+
+
+def upheld_counts_over(person_ids: list[int], periods: list[Period]) -> dict[str, dict[int, int]]:
+    """``upheld_counts`` for each of ``periods`` (by label), in one query over their span."""
+    found: dict[str, dict[int, int]] = {period.label: {} for period in periods}
+    if not person_ids or not periods:
+        return found
+    start, end = utc_span(min(p.start for p in periods), max(p.end for p in periods))
+    for pid, received_at in db.session.execute(
+            select(complaint_responsible.c.person_id, Complaint.received_at)
+            .join(Complaint, Complaint.id == complaint_responsible.c.complaint_id)
+            .where(complaint_responsible.c.person_id.in_(person_ids),
+                   Complaint.finding.in_(UPHELD_FINDINGS),
+                   Complaint.received_at >= start, Complaint.received_at < end)):
+        day = to_local(received_at).date()
+        for period in periods:
+            if day in period:
+                found[period.label][pid] = found[period.label].get(pid, 0) + 1
+    return found
 
 
 def open_for(user: Person, now: datetime, limit: int = 20) -> list[Complaint]:

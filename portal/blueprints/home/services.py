@@ -1,11 +1,15 @@
 """What each role's home page shows, each in a bounded number of queries."""
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import MANAGER, OUTLET_ROLES, OrgUnit, Person
 from ...permissions import scoped_people, scoped_units
+from ...timeutil import local_today
 from ..admin.queries import audit_page
 
+RECENT_DAYS = 7  # the admin's home shows the history of the last week
 ROLE_ORDER = {role: index for index, role in enumerate((MANAGER, "lobby_manager", "teller"))}
 
 
@@ -49,7 +53,9 @@ def admin_summary(user: Person) -> dict:
         scoped_people(select(Person.active, func.count(Person.id)), user).group_by(Person.active)
     ).all()
     by_state = {active: count for active, count in people}
-    recent = audit_page(user, action=None, actor=None, page=1, per_page=10).items
+    today = local_today()
+    recent = audit_page(user, days=(today - timedelta(days=RECENT_DAYS - 1), today), action=None,
+                        actor=None, page=1, per_page=10).items
     return {
         "units": units,
         "active": by_state.get(True, 0),

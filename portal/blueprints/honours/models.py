@@ -54,7 +54,7 @@ class Honour(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined",
-                                          innerjoin=True)
+                                          innerjoin="unnested")
     nominated_by: Mapped[Person | None] = relationship(foreign_keys=[nominated_by_id])
     decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
 

@@ -8,14 +8,24 @@ from .models import CONFIRMED, LedgerEntry
 
 def net_points(person_ids, period: Period) -> dict[int, float]:
     """The net change of each person's confirmed ledger points dated inside ``period`` (awards,
-    deductions and manager charges alike, as they move the balance), in one query; people with
-    no entry there are left out (they count as 0)."""
+    deductions and manager charges alike, as they move the balance); people with no entry
+    there are left out (they count as 0)."""
+    return net_points_over(person_ids, [period])[period.label]
+
+
+def net_points_over(person_ids, periods: list[Period]) -> dict[str, dict[int, float]]:
+    """``net_points`` for each of ``periods`` (by label), in one query over their span."""
     ids = list(person_ids)
-    if not ids:
-        return {}
+    found: dict[str, dict[int, float]] = {period.label: {} for period in periods}
+    if not ids or not periods:
+        return found
     rows = db.session.execute(
-        select(LedgerEntry.person_id, func.sum(LedgerEntry.points))
+        select(LedgerEntry.person_id, LedgerEntry.day, func.sum(LedgerEntry.points))
         .where(LedgerEntry.person_id.in_(ids), LedgerEntry.status == CONFIRMED,
-               LedgerEntry.day.between(period.start, period.end))
-        .group_by(LedgerEntry.person_id))
-    return {pid: float(total) for pid, total in rows if total is not None}
+               LedgerEntry.day.between(min(p.start for p in periods), max(p.end for p in periods)))
+        .group_by(LedgerEntry.person_id, LedgerEntry.day))
+    for pid, day, total in rows:
+        for period in periods:
+            if day in period and total is not None:
+                found[period.label][pid] = found[period.label].get(pid, 0.0) + float(total)
+    return found

@@ -69,7 +69,7 @@ class LedgerEntry(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined",
-                                          innerjoin=True)
+                                          innerjoin="unnested")
     parent: Mapped[LedgerEntry | None] = relationship(remote_side=[id])
 
 

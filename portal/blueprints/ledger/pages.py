@@ -165,8 +165,9 @@ def panel_context(user) -> dict:
         waiting = db.session.scalar(select(func.count(PointsProposal.id)).where(
             PointsProposal.org_unit_id == user.org_unit_id,
             PointsProposal.status == PROPOSAL_OPEN, PointsProposal.person_id != user.id))
-    return {"balance": services.balance(user, today.year), "year": today.year,
-            "warning": services.in_warning(user, today), "waiting": waiting}
+    balance = services.balance(user, today.year, today)  # no entry is dated after today
+    return {"balance": balance, "year": today.year,
+            "warning": services.in_warning(user, today, balance_now=balance), "waiting": waiting}
 
 
 register_panel("ledger/_panel.html", OWN, panel_context, order=16)

@@ -353,9 +353,9 @@ def balance(person: Person, year: int, until: date | None = None) -> Decimal:
     return BASE_POINTS + Decimal(str(total))
 
 
-def in_warning(person: Person, today: date) -> bool:
+def in_warning(person: Person, today: date, balance_now: Decimal | None = None) -> bool:
     """戒勉谈话/下岗培训: balance ≤ 0, or three own deductions within 30 days, since the last
-    training passed."""
+    training passed. ``balance_now`` is the balance on ``today`` where the caller has it."""
     trained = db.session.scalar(select(func.max(Training.passed_on))
                                 .where(Training.person_id == person.id))
     own = [e.day for e in _confirmed((
@@ -364,7 +364,7 @@ def in_warning(person: Person, today: date) -> bool:
         *((LedgerEntry.day > trained,) if trained else ())))]
     if three_within(own) is not None:
         return True
-    if balance(person, today.year, today) > 0:
+    if (balance(person, today.year, today) if balance_now is None else balance_now) > 0:
         return False
     return trained is None or _last_dropped_to_zero(person, today) > trained
 

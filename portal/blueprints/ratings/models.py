@@ -29,7 +29,7 @@ class Window(db.Model):
         ForeignKey("duty_session.id", use_alter=True, name="fk_window_duty_id_duty_session")
     )
 
-    outlet: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin=True)
+    outlet: Mapped[OrgUnit] = relationship(lazy="joined", innerjoin="unnested")
     duty: Mapped[DutySession | None] = relationship(foreign_keys=[duty_id], lazy="joined")
 
 
@@ -46,8 +46,8 @@ class DutySession(db.Model):
     closed_at: Mapped[datetime | None]
     local_date: Mapped[date]
 
-    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
-    window: Mapped[Window] = relationship(foreign_keys=[window_id], lazy="joined", innerjoin=True)
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin="unnested")
+    window: Mapped[Window] = relationship(foreign_keys=[window_id], lazy="joined", innerjoin="unnested")
 
 
 class Invitation(db.Model):
@@ -76,6 +76,14 @@ class Rating(db.Model):
         Index("ix_rating_outlet_day", "outlet_id", "local_date"),
         Index("ix_rating_commented", "person_id", "rated_at",
               sqlite_where=text("comment != ''"), postgresql_where=text("comment != ''")),
+        # the repeat rule (one phone, one teller, 10 minutes) and the burst flag (one address,
+        # 10 minutes) on every customer rating; imported ratings carry neither, so only the
+        # collected ones are indexed
+        Index("ix_rating_client_person_time", "client_key", "person_id", "rated_at",
+              sqlite_where=text("client_key IS NOT NULL"),
+              postgresql_where=text("client_key IS NOT NULL")),
+        Index("ix_rating_ip_time", "ip", "rated_at", sqlite_where=text("ip IS NOT NULL"),
+              postgresql_where=text("ip IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,11 +100,11 @@ class Rating(db.Model):
     ticket_no: Mapped[str] = mapped_column(String(20), default="")
     channel: Mapped[str] = mapped_column(String(10), default="qr")
     nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
-    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_key: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(45))
     flagged: Mapped[bool] = mapped_column(default=False)
 
-    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin="unnested")
 
     @property
     def tag_list(self) -> list[str]:
@@ -132,6 +140,7 @@ class RatingReview(db.Model):
     __table_args__ = (
         CheckConstraint("action IN ('appeal', 'exclude', 'keep', 'seen')", name="action"),
         Index("ix_rating_review_rating_action", "rating_id", "action"),
+        Index("ix_rating_review_action_rating", "action", "rating_id"),  # the open appeals
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,7 +150,7 @@ class RatingReview(db.Model):
     actor_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    actor: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
+    actor: Mapped[Person] = relationship(lazy="joined", innerjoin="unnested")
 
 
 class DailyTransactions(db.Model):
@@ -183,6 +192,7 @@ class StarLevel(db.Model):
         UniqueConstraint("person_id", "quarter", name="uq_star_level_person_quarter"),
         CheckConstraint("proposed BETWEEN 1 AND 5", name="proposed"),
         CheckConstraint("confirmed IS NULL OR confirmed BETWEEN 1 AND 5", name="confirmed"),
+        Index("ix_star_level_quarter_confirmed", "quarter", "confirmed"),  # the honours' 五星
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -462,7 +462,8 @@ def counted():
 
 # measures -------------------------------------------------------------------------------
 # Other features add their figures here: complaints upheld (section 4) and the net points
-# change (section 5) register a function (person_ids, period) -> {person_id: value}.
+# change (section 5) register a function (person_ids, periods) -> {label: {person_id: value}},
+# called once for all the periods a page shows.
 UPHELD_COUNTERS: list = []
 NET_POINTS_SOURCES: list = []
 
@@ -473,7 +474,8 @@ def measures_for(person_ids: list[int], period: Period) -> dict[int, Measures]:
 
 
 def measures_over(person_ids: list[int], periods: list[Period]) -> dict[str, dict[int, Measures]]:
-    """Every person's measures for each of ``periods`` (by label), in three queries in all.
+    """Every person's measures for each of ``periods`` (by label), in a fixed number of queries
+    (three here, one for each registered source).
 
     Day-level rows of the span the periods cover are read once and summed per period.
     """
@@ -497,11 +499,15 @@ def measures_over(person_ids: list[int], periods: list[Period]) -> dict[str, dic
                DailyTransactions.day.between(start, end))
     ).all()
     on_days = duty_days | {(pid, day) for pid, day, *_ in counted_days}
-    return {period.label: _measures_in(period, ids, counted_days, working, on_days)
+    upheld = _merged(UPHELD_COUNTERS, ids, periods)
+    points = _merged(NET_POINTS_SOURCES, ids, periods)
+    return {period.label: _measures_in(period, ids, counted_days, working, on_days,
+                                       upheld[period.label], points[period.label])
             for period in periods}
 
 
-def _measures_in(period: Period, ids: list[int], counted_days, working, on_days) -> dict:
+def _measures_in(period: Period, ids: list[int], counted_days, working, on_days, upheld: dict,
+                 points: dict) -> dict:
     """Sum day-level rows falling inside ``period`` into one Measures per person."""
     sums = {pid: [0, 0, 0, 0, 0, 0] for pid in ids}  # ratings, stars, satisfied, tx, days, on
     for pid, day, n, stars, satisfied in counted_days:
@@ -513,8 +519,6 @@ def _measures_in(period: Period, ids: list[int], counted_days, working, on_days)
             row = sums[pid]
             row[3], row[4] = row[3] + count, row[4] + 1
             row[5] += (pid, day) in on_days
-    upheld = _merged(UPHELD_COUNTERS, ids, period)
-    points = _merged(NET_POINTS_SOURCES, ids, period)
     return {
         pid: Measures(ratings=n, stars=s, satisfied=k, transactions=tx, working_days=days,
                       on_days=on, complaints_upheld=int(upheld.get(pid, 0)),
@@ -523,11 +527,12 @@ def _measures_in(period: Period, ids: list[int], counted_days, working, on_days)
     }
 
 
-def _merged(sources: list, ids: list[int], period: Period) -> dict[int, float]:
-    totals: dict[int, float] = defaultdict(float)
+def _merged(sources: list, ids: list[int], periods: list[Period]) -> dict[str, dict[int, float]]:
+    totals: dict[str, dict[int, float]] = {period.label: defaultdict(float) for period in periods}
     for source in sources:
-        for pid, value in source(ids, period).items():
-            totals[pid] += value
+        for label, values in source(ids, periods).items():
+            for pid, value in values.items():
+                totals[label][pid] += value
     return totals
 
 
@@ -660,12 +665,17 @@ def alert_count(outlet: OrgUnit, since: date) -> int:
 
 
 def pending_appeals(outlet: OrgUnit):
-    """Appealed ratings of the outlet that still wait for the manager's decision."""
+    """Appealed ratings of the outlet that still wait for the manager's decision.
+
+    Read from the appeals (a few in a thousand ratings) to their ratings, never through the
+    outlet's ratings, whose number grows every day: ``outlet_id + 0`` keeps the planner off
+    the outlet's index."""
     decided = exists().where(RatingReview.rating_id == Rating.id,
                              RatingReview.action.in_(("exclude", "keep")))
-    appealed = exists().where(RatingReview.rating_id == Rating.id,
-                              RatingReview.action == "appeal")
-    return select(Rating).where(Rating.outlet_id == outlet.id, appealed, ~decided).order_by(Rating.id)
+    appealed = select(RatingReview.rating_id).where(RatingReview.action == "appeal")
+    return (select(Rating)
+            .where(Rating.id.in_(appealed), (Rating.outlet_id + 0) == outlet.id, ~decided)
+            .order_by(Rating.id))
 
 
 # star levels ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ plain values, so the page and the .xlsx download show the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext, lazy_gettext as _l
@@ -20,6 +20,7 @@ from ...extensions import db
 from ...models import LOBBY, MANAGER, TELLER, OrgUnit, Person
 from ...periods import BadPeriod, Period, parse, previous_month
 from ...templating import localtime
+from ...timeutil import utc_span
 from ..checklist import services as checklist
 from ..checklist.history import FAILED_HEADER, KINDS, kind
 from ..complaints import reports as complaint_reports
@@ -201,8 +202,7 @@ def ratings_table(outlet: OrgUnit, month: Period) -> Table:
 
 
 def _complaints(outlet: OrgUnit, month: Period) -> list[Complaint]:
-    start = complaints.stored(datetime.combine(month.start, time()))
-    end = complaints.stored(datetime.combine(month.end + timedelta(days=1), time()))
+    start, end = utc_span(month.start, month.end)
     return list(db.session.scalars(
         select(Complaint).where(Complaint.outlet_id == outlet.id, Complaint.received_at >= start,
                                 Complaint.received_at < end)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
@@ -40,6 +40,7 @@ from ...errors import Conflict
 from ...extensions import db
 from ...models import OrgUnit, Person
 from ...periods import BadPeriod, Period, parse_quarter, quarter_of
+from ...timeutil import utc_span
 from .models import Inspection, ScoreEvent, ScoreSettings, SubbranchScore
 
 D = Decimal
@@ -265,13 +266,6 @@ def save_settings(per_complaint: Decimal, per_escalated: Decimal, seen_version: 
     return True
 
 
-def _utc_span(period: Period) -> tuple[datetime, datetime]:
-    from ..complaints.services import stored
-
-    return (stored(datetime.combine(period.start, time())),
-            stored(datetime.combine(period.end + timedelta(days=1), time())))
-
-
 def complaint_counts(outlet_ids: list[int], period: Period) -> dict[int, tuple[int, int]]:
     """Per outlet: the complaints received in ``period`` (local days) upheld or partly upheld
     that stayed at the outlet, and those that reached the branch or the media (one query)."""
@@ -279,7 +273,7 @@ def complaint_counts(outlet_ids: list[int], period: Period) -> dict[int, tuple[i
 
     if not outlet_ids:
         return {}
-    start, end = _utc_span(period)
+    start, end = utc_span(period.start, period.end)
     counts = {outlet_id: [0, 0] for outlet_id in outlet_ids}
     for outlet_id, level, count in db.session.execute(
             select(Complaint.outlet_id, Complaint.level, func.count())
@@ -294,7 +288,7 @@ def counted_complaints(outlet: OrgUnit, period: Period) -> list:
     """The complaints of ``outlet`` that count in the quarter's deduction, oldest first."""
     from ..complaints.models import Complaint
 
-    start, end = _utc_span(period)
+    start, end = utc_span(period.start, period.end)
     return list(db.session.scalars(
         select(Complaint).where(Complaint.outlet_id == outlet.id,
                                 Complaint.finding.in_(UPHELD_FINDINGS),

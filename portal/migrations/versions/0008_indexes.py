@@ -1,0 +1,59 @@
+"""Indexes for every read of a growing table on a hot path: the rating's repeat rule and
+burst flag, the open appeals, the pending proposals, the confirmed star levels of a quarter, the history of
+one record.
+
+Revision ID: 0008_indexes
+Revises: 0007_scores
+Create Date: 2026-12-04
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '0008_indexes'
+down_revision = '0007_scores'
+branch_labels = None
+depends_on = None
+
+
+def _partial(column: str) -> dict:
+    where = sa.text(f"{column} IS NOT NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
+def upgrade():
+    with op.batch_alter_table('rating', schema=None) as batch_op:
+        batch_op.drop_index('ix_rating_client_key')
+        batch_op.create_index('ix_rating_client_person_time',
+                              ['client_key', 'person_id', 'rated_at'], unique=False,
+                              **_partial('client_key'))
+        batch_op.create_index('ix_rating_ip_time', ['ip', 'rated_at'], unique=False,
+                              **_partial('ip'))
+    with op.batch_alter_table('rating_review', schema=None) as batch_op:
+        batch_op.create_index('ix_rating_review_action_rating', ['action', 'rating_id'],
+                              unique=False)
+    with op.batch_alter_table('star_level', schema=None) as batch_op:
+        batch_op.create_index('ix_star_level_quarter_confirmed', ['quarter', 'confirmed'],
+                              unique=False)
+    with op.batch_alter_table('points_proposal', schema=None) as batch_op:
+        batch_op.create_index('ix_points_proposal_status_created', ['status', 'created_at'],
+                              unique=False)
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_object')
+    with op.batch_alter_table('points_proposal', schema=None) as batch_op:
+        batch_op.drop_index('ix_points_proposal_status_created')
+    with op.batch_alter_table('star_level', schema=None) as batch_op:
+        batch_op.drop_index('ix_star_level_quarter_confirmed')
+    with op.batch_alter_table('rating_review', schema=None) as batch_op:
+        batch_op.drop_index('ix_rating_review_action_rating')
+    with op.batch_alter_table('rating', schema=None) as batch_op:
+        batch_op.drop_index('ix_rating_ip_time')
+        batch_op.drop_index('ix_rating_client_person_time')
+        batch_op.create_index('ix_rating_client_key', ['client_key'], unique=False)
