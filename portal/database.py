@@ -93,11 +93,24 @@ def is_transient(exc: Exception) -> bool:
     )
 
 
-def dialect_insert(model):
-    """An INSERT for ``model`` that supports ``on_conflict_do_update`` on SQLite and PostgreSQL."""
+def read(statement, **params):
+    """Run a read-only Core ``statement`` on the session's connection with ``params``.
+
+    Hot pages build their statements once, at import, from table columns and bind
+    parameters: SQLAlchemy then neither builds nor keys them again on each call, and the rows
+    come back as plain named tuples, without the ORM's work per statement and per row.
+    """
     from .extensions import db
 
-    if db.engine.dialect.name == "postgresql":
+    return db.session.connection().execute(statement, params)
+
+
+def dialect_insert(model, dialect: str | None = None):
+    """An INSERT for ``model`` that supports ``on_conflict_do_update`` on SQLite and PostgreSQL
+    (``dialect``: the name of one, else the session's)."""
+    from .extensions import db
+
+    if (dialect or db.engine.dialect.name) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert

@@ -147,3 +147,34 @@ def test_the_customers_checks_keep_their_indexes_once_statistics_exist(app, hist
     assert "ix_rating_client_person_time (client_key=? AND person_id=? AND rated_at>?)" \
         in plans[REPEAT_RULE]
     assert "ix_rating_ip_time (ip=? AND rated_at>?)" in plans[BURST]
+
+
+#: statements of each role's home page, the signed-in person's included, on the demo's history
+#: (the test's transaction is open already: a server adds a BEGIN): every figure is read once
+#: for all the periods a page shows
+HOME_STATEMENTS = {"T1001": 16, "L0001": 20, "M0001": 16, "S0001": 5, "A0001": 4}
+
+
+@pytest.mark.parametrize("work_no", list(HOME_STATEMENTS))
+def test_each_home_page_keeps_to_its_statements(app, history, work_no, count_queries):
+    client = sign_in_as(app.test_client(), work_no)
+    with count_queries() as counted:
+        assert client.get("/").status_code == 200
+    assert 4 <= len(counted) <= HOME_STATEMENTS[work_no]
+
+
+def test_the_customers_rating_keeps_to_its_statements(app, count_queries):
+    """The page: the window with its teller. The rating: the window, the repeat rule, the burst
+    count, the insert and the day's counts, each once."""
+    teller = person("T1001")
+    window = rating_services.outlet_windows(teller.org_unit)[0]
+    rating_services.open_window(teller, window, utcnow())
+    customer = app.test_client()
+    customer.set_cookie("rid", "phone-1")
+    with count_queries() as page:
+        text = customer.get(f"/r/{window.token}").get_data(as_text=True)
+    token = re.search(r'name="view_token"[^>]*value="([^"]*)"', text).group(1)
+    with count_queries() as rating:
+        response = customer.post(f"/r/{window.token}", data={"stars": "4", "view_token": token})
+    assert response.status_code == 303
+    assert len(page) == 1 and len(rating) == 5, (page, rating)

@@ -57,10 +57,10 @@ def person_history(person: Person) -> list[AuditEvent]:
     ).all()
 
 
-def audit_page(user: Person, *, days: tuple[date, date], action: str | None, actor: str | None,
-               page: int, per_page: int) -> Pagination:
-    """One page of the history of the user's subtree and of unplaced objects on the local
-    ``days`` (first, last), newest first."""
+def audit_lines(user: Person, *, days: tuple[date, date], action: str | None = None,
+                actor: str | None = None):
+    """The history of the user's subtree and of unplaced objects on the local ``days``
+    (first, last), newest first, as a query."""
     start, end = utc_span(*days)
     query = (
         select(AuditEvent)
@@ -74,7 +74,14 @@ def audit_page(user: Person, *, days: tuple[date, date], action: str | None, act
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
     if actor:
         query = query.where(AuditEvent.actor.has(Person.work_no == actor.upper()))
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page, error_out=False)
+    return query
+
+
+def audit_page(user: Person, *, days: tuple[date, date], action: str | None, actor: str | None,
+               page: int, per_page: int) -> Pagination:
+    """One page of ``audit_lines``."""
+    return db.paginate(audit_lines(user, days=days, action=action, actor=actor), page=page,
+                       per_page=per_page, max_per_page=per_page, error_out=False)
 
 
 def all_tokens() -> list[ApiToken]:

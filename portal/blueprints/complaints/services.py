@@ -15,12 +15,13 @@ from functools import partial
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ... import concurrency
 from ...audit import record
+from ...database import read
 from ...errors import Conflict, DomainError
 from ...extensions import db
 from ...models import ADMIN, LOBBY, MANAGER, OFFICE, TELLER, OrgUnit, Person
@@ -699,6 +700,16 @@ def outlet_measures(outlets: list[OrgUnit], period: Period, now: datetime) -> di
     return {i: measure(facts[i], int(transactions.get(i) or 0), now) for i in ids}
 
 
+_COMPLAINT = Complaint.__table__.c
+_UPHELD_RECEIVED = (
+    select(complaint_responsible.c.person_id, _COMPLAINT.received_at)
+    .join(Complaint.__table__, _COMPLAINT.id == complaint_responsible.c.complaint_id)
+    .where(complaint_responsible.c.person_id.in_(bindparam("ids", expanding=True)),
+           _COMPLAINT.finding.in_(UPHELD_FINDINGS), _COMPLAINT.received_at >= bindparam("start"),
+           _COMPLAINT.received_at < bindparam("end"))
+)
+
+
 def upheld_counts(person_ids: list[int], period: Period) -> dict[int, int]:
     """Complaints received in ``period`` upheld or partly upheld with each person responsible."""
     return upheld_counts_over(person_ids, [period])[period.label]
@@ -710,12 +721,7 @@ def upheld_counts_over(person_ids: list[int], periods: list[Period]) -> dict[str
     if not person_ids or not periods:
         return found
     start, end = utc_span(min(p.start for p in periods), max(p.end for p in periods))
-    for pid, received_at in db.session.execute(
-            select(complaint_responsible.c.person_id, Complaint.received_at)
-            .join(Complaint, Complaint.id == complaint_responsible.c.complaint_id)
-            .where(complaint_responsible.c.person_id.in_(person_ids),
-                   Complaint.finding.in_(UPHELD_FINDINGS),
-                   Complaint.received_at >= start, Complaint.received_at < end)):
+    for pid, received_at in read(_UPHELD_RECEIVED, ids=list(person_ids), start=start, end=end):
         day = to_local(received_at).date()
         for period in periods:
             if day in period:

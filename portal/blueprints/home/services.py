@@ -7,7 +7,7 @@ from ...extensions import db
 from ...models import MANAGER, OUTLET_ROLES, OrgUnit, Person
 from ...permissions import scoped_people, scoped_units
 from ...timeutil import local_today
-from ..admin.queries import audit_page
+from ..admin.queries import audit_lines
 
 RECENT_DAYS = 7  # the admin's home shows the history of the last week
 ROLE_ORDER = {role: index for index, role in enumerate((MANAGER, "lobby_manager", "teller"))}
@@ -54,8 +54,8 @@ def admin_summary(user: Person) -> dict:
     ).all()
     by_state = {active: count for active, count in people}
     today = local_today()
-    recent = audit_page(user, days=(today - timedelta(days=RECENT_DAYS - 1), today), action=None,
-                        actor=None, page=1, per_page=10).items
+    recent = db.session.scalars(audit_lines(
+        user, days=(today - timedelta(days=RECENT_DAYS - 1), today)).limit(10)).all()
     return {
         "units": units,
         "active": by_state.get(True, 0),

@@ -1,9 +1,18 @@
 """What the ledger adds to other features' measures: the star levels' 季度积分净变动."""
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from ...extensions import db
+from ...database import read
 from ...periods import Period
 from .models import CONFIRMED, LedgerEntry
+
+
+_ENTRY = LedgerEntry.__table__.c
+_NET_BY_DAY = (
+    select(_ENTRY.person_id, _ENTRY.day, func.sum(_ENTRY.points))
+    .where(_ENTRY.person_id.in_(bindparam("ids", expanding=True)), _ENTRY.status == CONFIRMED,
+           _ENTRY.day.between(bindparam("start"), bindparam("end")))
+    .group_by(_ENTRY.person_id, _ENTRY.day)
+)
 
 
 def net_points(person_ids, period: Period) -> dict[int, float]:
@@ -19,11 +28,8 @@ def net_points_over(person_ids, periods: list[Period]) -> dict[str, dict[int, fl
     found: dict[str, dict[int, float]] = {period.label: {} for period in periods}
     if not ids or not periods:
         return found
-    rows = db.session.execute(
-        select(LedgerEntry.person_id, LedgerEntry.day, func.sum(LedgerEntry.points))
-        .where(LedgerEntry.person_id.in_(ids), LedgerEntry.status == CONFIRMED,
-               LedgerEntry.day.between(min(p.start for p in periods), max(p.end for p in periods)))
-        .group_by(LedgerEntry.person_id, LedgerEntry.day))
+    rows = read(_NET_BY_DAY, ids=ids, start=min(p.start for p in periods),
+                end=max(p.end for p in periods))
     for pid, day, total in rows:
         for period in periods:
             if day in period and total is not None:

@@ -14,10 +14,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ... import concurrency
 from ...audit import record as audit
+from ...database import read
 from ...errors import DomainError
 from ...extensions import db
 from ...models import LOBBY, MANAGER, TELLER, Person
@@ -344,24 +345,31 @@ def _year_span(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
+_ENTRY, _TRAINING = LedgerEntry.__table__.c, Training.__table__.c
+_BALANCE = select(func.coalesce(func.sum(_ENTRY.points), 0)).where(
+    _ENTRY.person_id == bindparam("person"), _ENTRY.status == CONFIRMED,
+    _ENTRY.day.between(bindparam("start"), bindparam("end")))
+_LAST_TRAINING = select(func.max(_TRAINING.passed_on)).where(
+    _TRAINING.person_id == bindparam("person"))
+_OWN_DEDUCTION_DAYS = select(_ENTRY.day).where(
+    _ENTRY.person_id == bindparam("person"), _ENTRY.status == CONFIRMED, _ENTRY.rule_code != MGR,
+    _ENTRY.points < 0, _ENTRY.day > bindparam("after"), _ENTRY.day <= bindparam("today"))
+
+
 def balance(person: Person, year: int, until: date | None = None) -> Decimal:
     """12 points at the start of the year (or on joining) plus every confirmed entry since."""
     start, end = _year_span(year)
-    total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-        LedgerEntry.person_id == person.id, LedgerEntry.status == CONFIRMED,
-        LedgerEntry.day.between(start, min(end, until) if until else end)))
+    total = read(_BALANCE, person=person.id, start=start,
+                 end=min(end, until) if until else end).scalar()
     return BASE_POINTS + Decimal(str(total))
 
 
 def in_warning(person: Person, today: date, balance_now: Decimal | None = None) -> bool:
     """戒勉谈话/下岗培训: balance ≤ 0, or three own deductions within 30 days, since the last
     training passed. ``balance_now`` is the balance on ``today`` where the caller has it."""
-    trained = db.session.scalar(select(func.max(Training.passed_on))
-                                .where(Training.person_id == person.id))
-    own = [e.day for e in _confirmed((
-        LedgerEntry.person_id == person.id, LedgerEntry.rule_code != MGR,
-        LedgerEntry.points < 0, LedgerEntry.day <= today,
-        *((LedgerEntry.day > trained,) if trained else ())))]
+    trained = read(_LAST_TRAINING, person=person.id).scalar()
+    own = list(read(_OWN_DEDUCTION_DAYS, person=person.id, after=trained or date.min,
+                    today=today).scalars())
     if three_within(own) is not None:
         return True
     if (balance(person, today.year, today) if balance_now is None else balance_now) > 0:

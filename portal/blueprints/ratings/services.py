@@ -1,4 +1,5 @@
 """Star-rated evaluations: the rules as pure functions on plain values, then the database layer."""
+import functools
 import hashlib
 import json
 import re
@@ -13,11 +14,11 @@ from fractions import Fraction
 from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, extract, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...audit import record
-from ...database import dialect_insert
+from ...database import dialect_insert, read
 from ...errors import Conflict, DomainError, TooMany
 from ...extensions import db
 from ...models import OrgUnit, Person
@@ -39,6 +40,7 @@ NEGATIVE_TAGS = ("等候时间长", "态度冷漠", "业务不熟练", "推销�
 TAGS = POSITIVE_TAGS + NEGATIVE_TAGS
 COMMENT_MAX = 500
 LOW_STARS = 2  # 1–2 stars alert the outlet manager
+_RATING, _REVIEW = Rating.__table__.c, RatingReview.__table__.c  # for statements built once
 
 
 def ratio(numerator: int, denominator: int) -> Fraction | None:
@@ -358,8 +360,9 @@ class RatingInput:
 
 
 def submit_rating(window: Window, token: str, data: RatingInput, *, client: str | None,
-                  ip: str | None, now: datetime) -> Rating:
-    """Store one rating for the teller on duty now; one per token, per phone per 10 minutes."""
+                  ip: str | None, now: datetime) -> int:
+    """Store one rating for the teller on duty now; one per token, per phone per 10 minutes.
+    Returns the new rating's id."""
     view = read_view_token(token)
     duty = window.duty
     if view.get("w") != window.id or duty is None:
@@ -367,51 +370,56 @@ def submit_rating(window: Window, token: str, data: RatingInput, *, client: str 
     if view.get("d") != duty.id:
         raise DomainError(_l("窗口的柜员已更换,请重新扫码评价。"))
     config = current_app.config
-    if client and _rated_recently(client, duty.person_id, now, config["RATING_REPEAT_MINUTES"]):
+    if client and read(_RATED_RECENTLY, client=client, person=duty.person_id,
+                       since=now - timedelta(minutes=config["RATING_REPEAT_MINUTES"])).scalar():
         raise TooMany(_l("您刚刚已评价过这位柜员,请稍后再评价。"))
     invitation_id = _use_invitation(view["i"], duty, now) if view.get("i") else None
-    rating = Rating(
-        person_id=duty.person_id, outlet_id=window.outlet_id, window_id=window.id,
-        duty_id=duty.id, invitation_id=invitation_id, rated_at=now, local_date=local_today(now),
-        stars=data.stars, tags=",".join(data.tags), comment=data.comment,
-        ticket_no=data.ticket_no, channel="qr", nonce=view["n"], client_key=client, ip=ip,
-        flagged=_burst_from(ip, now, config["RATING_FLAG_BURST"]),
-    )
-    db.session.add(rating)
+    day = local_today(now)
+    flagged = bool(ip) and read(_FROM_ADDRESS, ip=ip, since=now - BURST_WINDOW).scalar() \
+        >= config["RATING_FLAG_BURST"]
     try:
-        db.session.flush()
-    except IntegrityError:
+        rating_id = db.session.execute(_RATING_INSERT, {
+            "person_id": duty.person_id, "outlet_id": window.outlet_id, "window_id": window.id,
+            "duty_id": duty.id, "invitation_id": invitation_id, "rated_at": now,
+            "local_date": day, "stars": data.stars, "tags": ",".join(data.tags),
+            "comment": data.comment, "ticket_no": data.ticket_no, "channel": "qr",
+            "nonce": view["n"], "client_key": client, "ip": ip, "flagged": flagged,
+        }).scalar_one()
+    except IntegrityError:  # the same page's token a second time (the nonce is unique)
         db.session.rollback()
         raise Conflict(_l("这次评价已经提交过了,感谢您的参与。")) from None
-    count_into_days([rating], +1)
+    count_tuples_into_days([(duty.person_id, window.outlet_id, day, data.stars)], +1)
     if invitation_id:
         _new_invitation(duty, now)
     db.session.commit()
-    return rating
+    return rating_id
 
 
-def _rated_recently(client: str, person_id: int, now: datetime, minutes: int) -> bool:
-    return db.session.scalar(
-        select(exists().where(Rating.client_key == client, Rating.person_id == person_id,
-                              Rating.rated_at > now - timedelta(minutes=minutes)))
-    )
-
-
-def _burst_from(ip: str | None, now: datetime, limit: int) -> bool:
-    """True when this address already sent ``limit`` ratings in the last 10 minutes."""
-    if not ip:
-        return False
-    recent = db.session.scalar(
-        select(func.count(Rating.id)).where(Rating.ip == ip,
-                                            Rating.rated_at > now - timedelta(minutes=10))
-    )
-    return recent >= limit
+BURST_WINDOW = timedelta(minutes=10)  # ratings from one address within it may be flagged
+_RATED_RECENTLY = select(exists().where(
+    _RATING.client_key == bindparam("client"), _RATING.person_id == bindparam("person"),
+    _RATING.rated_at > bindparam("since")))
+_FROM_ADDRESS = select(func.count()).where(_RATING.ip == bindparam("ip"),
+                                           _RATING.rated_at > bindparam("since"))
+_RATING_INSERT = Rating.__table__.insert().returning(_RATING.id)
 
 
 def count_into_days(ratings, sign: int) -> None:
     """Add (sign=+1) or remove (-1) ratings from the per-day counts, in one statement."""
     count_tuples_into_days(((r.person_id, r.outlet_id, r.local_date, r.stars) for r in ratings),
                          sign)
+
+
+@functools.cache
+def _day_upsert(dialect: str):
+    """The per-day counts' upsert for ``dialect``, built once."""
+    insert = dialect_insert(RatingDay, dialect)
+    return insert.on_conflict_do_update(
+        index_elements=["person_id", "local_date"],
+        set_={"ratings": RatingDay.ratings + insert.excluded.ratings,
+              "stars": RatingDay.stars + insert.excluded.stars,
+              "satisfied": RatingDay.satisfied + insert.excluded.satisfied},
+    )
 
 
 def count_tuples_into_days(ratings, sign: int) -> None:
@@ -428,13 +436,7 @@ def count_tuples_into_days(ratings, sign: int) -> None:
         {"person_id": p, "outlet_id": o, "local_date": d, "ratings": n, "stars": s, "satisfied": k}
         for (p, o, d), (n, s, k) in totals.items()
     ]
-    insert = dialect_insert(RatingDay)
-    db.session.execute(insert.on_conflict_do_update(
-        index_elements=["person_id", "local_date"],
-        set_={"ratings": RatingDay.ratings + insert.excluded.ratings,
-              "stars": RatingDay.stars + insert.excluded.stars,
-              "satisfied": RatingDay.satisfied + insert.excluded.satisfied},
-    ), rows)
+    db.session.execute(_day_upsert(db.engine.dialect.name), rows)
 
 
 def rebuild_rating_days(commit: bool = True) -> None:
@@ -468,6 +470,18 @@ UPHELD_COUNTERS: list = []
 NET_POINTS_SOURCES: list = []
 
 
+_DAY, _DUTY, _TX = RatingDay.__table__.c, DutySession.__table__.c, DailyTransactions.__table__.c
+_IDS, _START, _END = (bindparam("ids", expanding=True), bindparam("start"), bindparam("end"))
+_COUNTED_DAYS = select(_DAY.person_id, _DAY.local_date, _DAY.ratings, _DAY.stars,
+                       _DAY.satisfied).where(_DAY.person_id.in_(_IDS),
+                                             _DAY.local_date.between(_START, _END),
+                                             _DAY.ratings > 0)
+_DUTY_DAYS = select(_DUTY.person_id, _DUTY.local_date).distinct().where(
+    _DUTY.person_id.in_(_IDS), _DUTY.local_date.between(_START, _END))
+_WORKING_DAYS = select(_TX.person_id, _TX.day, _TX.count).where(
+    _TX.person_id.in_(_IDS), _TX.count > 0, _TX.day.between(_START, _END))
+
+
 def measures_for(person_ids: list[int], period: Period) -> dict[int, Measures]:
     """Every person's measures for ``period`` in a fixed number of queries."""
     return measures_over(person_ids, [period])[period.label]
@@ -482,22 +496,10 @@ def measures_over(person_ids: list[int], periods: list[Period]) -> dict[str, dic
     ids = list(person_ids)
     if not ids or not periods:
         return {period.label: {} for period in periods}
-    start, end = min(p.start for p in periods), max(p.end for p in periods)
-    counted_days = db.session.execute(
-        select(RatingDay.person_id, RatingDay.local_date, RatingDay.ratings, RatingDay.stars,
-               RatingDay.satisfied)
-        .where(RatingDay.person_id.in_(ids), RatingDay.local_date.between(start, end),
-               RatingDay.ratings > 0)
-    ).all()
-    duty_days = set(db.session.execute(
-        select(DutySession.person_id, DutySession.local_date).distinct()
-        .where(DutySession.person_id.in_(ids), DutySession.local_date.between(start, end))
-    ).tuples())
-    working = db.session.execute(
-        select(DailyTransactions.person_id, DailyTransactions.day, DailyTransactions.count)
-        .where(DailyTransactions.person_id.in_(ids), DailyTransactions.count > 0,
-               DailyTransactions.day.between(start, end))
-    ).all()
+    span = {"ids": ids, "start": min(p.start for p in periods), "end": max(p.end for p in periods)}
+    counted_days = read(_COUNTED_DAYS, **span).all()
+    duty_days = set(read(_DUTY_DAYS, **span).tuples())
+    working = read(_WORKING_DAYS, **span).all()
     on_days = duty_days | {(pid, day) for pid, day, *_ in counted_days}
     upheld = _merged(UPHELD_COUNTERS, ids, periods)
     points = _merged(NET_POINTS_SOURCES, ids, periods)
@@ -536,19 +538,20 @@ def _merged(sources: list, ids: list[int], periods: list[Period]) -> dict[str, d
     return totals
 
 
+_YEAR, _MONTH = extract("year", _DAY.local_date), extract("month", _DAY.local_date)
+_TREND_MONTHS = (
+    select(_YEAR, _MONTH, func.sum(_DAY.ratings), func.sum(_DAY.stars), func.sum(_DAY.satisfied))
+    .where(_DAY.person_id == bindparam("person"), _DAY.local_date.between(_START, _END))
+    .group_by(_YEAR, _MONTH)
+)
+
+
 def monthly_trend(person: Person, months: list[Period]) -> list[dict]:
     """Average stars and satisfaction rate per month (None where there were no ratings)."""
-    totals = {m.label: [0, 0, 0] for m in months}
-    rows = db.session.execute(
-        select(RatingDay.local_date, RatingDay.ratings, RatingDay.stars, RatingDay.satisfied)
-        .where(RatingDay.person_id == person.id,
-               RatingDay.local_date.between(months[0].start, months[-1].end))
-    )
-    for day, n, s, k in rows:
-        bucket = totals[f"{day.year}-{day.month:02d}"]
-        bucket[0] += n
-        bucket[1] += s
-        bucket[2] += k
+    totals = {m.label: (0, 0, 0) for m in months}
+    for year, number, n, stars, satisfied in read(_TREND_MONTHS, person=person.id,
+                                                   start=months[0].start, end=months[-1].end):
+        totals[f"{int(year)}-{int(number):02d}"] = (int(n), int(stars), int(satisfied))
     return [
         {"month": m.label, "ratings": totals[m.label][0],
          "average": ratio(totals[m.label][1], totals[m.label][0]),
@@ -557,12 +560,29 @@ def monthly_trend(person: Person, months: list[Period]) -> list[dict]:
     ]
 
 
-def latest_comments(person: Person, limit: int = 10) -> list[Rating]:
+@dataclass(frozen=True)
+class Comment:
+    """A customer's comment as the teller's home page shows it."""
+
+    local_date: date
+    stars: int
+    tag_list: tuple[str, ...]
+    comment: str
+
+
+_LATEST_COMMENTS = (
+    select(_RATING.local_date, _RATING.stars, _RATING.tags, _RATING.comment)
+    .where(_RATING.person_id == bindparam("person"), _RATING.comment != "",
+           ~exists().where(_REVIEW.rating_id == _RATING.id, _REVIEW.action == "exclude"))
+    .order_by(_RATING.rated_at.desc()).limit(bindparam("limit"))
+)
+
+
+def latest_comments(person: Person, limit: int = 10) -> list[Comment]:
     """The person's newest counted ratings that carry a comment."""
-    return list(db.session.scalars(
-        select(Rating).where(Rating.person_id == person.id, Rating.comment != "", counted())
-        .order_by(Rating.rated_at.desc()).limit(limit)
-    ))
+    return [Comment(day, stars, tuple(tag for tag in tags.split(",") if tag), comment)
+            for day, stars, tags, comment in read(_LATEST_COMMENTS, person=person.id,
+                                                  limit=limit)]
 
 
 # reviews: appeals, exclusions, alerts --------------------------------------------------------
@@ -680,9 +700,12 @@ def pending_appeals(outlet: OrgUnit):
 
 # star levels ---------------------------------------------------------------------------
 
+_THRESHOLDS = select(StarThreshold.__table__).order_by(StarThreshold.__table__.c.level.desc())
+
+
 def thresholds() -> tuple[Threshold, ...]:
     """The thresholds in force: the service office's, else the defaults."""
-    rows = db.session.scalars(select(StarThreshold).order_by(StarThreshold.level.desc())).all()
+    rows = read(_THRESHOLDS).all()
     if not rows:
         return DEFAULT_THRESHOLDS
     return tuple(
@@ -734,13 +757,16 @@ def confirmed_levels(person_ids: list[int], quarter_label: str) -> dict[int, Sta
     }
 
 
-def latest_confirmed_level(person: Person) -> StarLevel | None:
-    """The person's most recent confirmed quarterly level."""
-    return db.session.scalar(
-        select(StarLevel).where(StarLevel.person_id == person.id,
-                                StarLevel.confirmed.is_not(None))
-        .order_by(StarLevel.quarter.desc()).limit(1)
-    )
+_LEVEL = StarLevel.__table__.c
+_LATEST_LEVEL = (select(_LEVEL.quarter, _LEVEL.confirmed)
+                 .where(_LEVEL.person_id == bindparam("person"), _LEVEL.confirmed.is_not(None))
+                 .order_by(_LEVEL.quarter.desc()).limit(1))
+
+
+def latest_confirmed_level(person: Person):
+    """The person's most recent confirmed quarterly level: a row of ``quarter`` and
+    ``confirmed``, or None."""
+    return read(_LATEST_LEVEL, person=person.id).first()
 
 
 def confirm_level(manager: Person, teller: Person, quarter: Period, now: datetime,
