@@ -13,6 +13,7 @@ from ...timeutil import utcnow
 
 CHANNELS = ("qr", "device")
 REVIEW_ACTIONS = ("appeal", "exclude", "keep", "seen")
+LOW_STARS = 2  # 1–2 stars alert the outlet manager
 
 
 class Window(db.Model):
@@ -84,6 +85,10 @@ class Rating(db.Model):
               postgresql_where=text("client_key IS NOT NULL")),
         Index("ix_rating_ip_time", "ip", "rated_at", sqlite_where=text("ip IS NOT NULL"),
               postgresql_where=text("ip IS NOT NULL")),
+        # the outlet manager's low-rating alerts (home page, badge): the low ones only
+        Index("ix_rating_low", "outlet_id", "local_date",
+              sqlite_where=text(f"stars <= {LOW_STARS}"),
+              postgresql_where=text(f"stars <= {LOW_STARS}")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

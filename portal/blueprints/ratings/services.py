@@ -14,7 +14,7 @@ from fractions import Fraction
 from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam, case, exists, extract, func, select, update
+from sqlalchemy import bindparam, case, exists, extract, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...audit import record
@@ -26,8 +26,8 @@ from ...periods import Period
 from ...proposals import PointsProposal
 from ...timeutil import local_today
 from .models import (
-    DailyTransactions, DutySession, Invitation, Rating, RatingDay, RatingReview, StarLevel,
-    StarThreshold, Window,
+    LOW_STARS, DailyTransactions, DutySession, Invitation, Rating, RatingDay, RatingReview,
+    StarLevel, StarThreshold, Window,
 )
 
 SATISFIED_STARS = 4  # 4 or 5 stars count as satisfied
@@ -39,7 +39,6 @@ POSITIVE_TAGS = ("态度热情", "业务熟练", "办理高效", "耐心解答")
 NEGATIVE_TAGS = ("等候时间长", "态度冷漠", "业务不熟练", "推销过度")
 TAGS = POSITIVE_TAGS + NEGATIVE_TAGS
 COMMENT_MAX = 500
-LOW_STARS = 2  # 1–2 stars alert the outlet manager
 _RATING, _REVIEW = Rating.__table__.c, RatingReview.__table__.c  # for statements built once
 
 
@@ -669,12 +668,16 @@ def mark_seen(manager: Person, rating: Rating) -> None:
         db.session.commit()
 
 
+# written out as in the partial index of low ratings, which a bound parameter would not match
+LOW_RATING = Rating.stars <= literal_column(str(LOW_STARS))
+
+
 def low_rating_alerts(outlet: OrgUnit, since: date):
     """Counted ratings of 1–2 stars at the outlet since ``since`` not yet acknowledged."""
     seen = exists().where(RatingReview.rating_id == Rating.id, RatingReview.action == "seen")
     return (
         select(Rating)
-        .where(Rating.outlet_id == outlet.id, Rating.stars <= LOW_STARS,
+        .where(Rating.outlet_id == outlet.id, LOW_RATING,
                Rating.local_date >= since, ~seen, counted())
         .order_by(Rating.rated_at.desc())
     )

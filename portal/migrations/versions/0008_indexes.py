@@ -1,5 +1,5 @@
 """Indexes for every read of a growing table on a hot path: the rating's repeat rule and
-burst flag, the open appeals, the pending proposals, the confirmed star levels of a quarter, the history of
+burst flag, the low-rating alerts, the open appeals, the pending proposals, the confirmed star levels of a quarter, the history of
 one record.
 
 Revision ID: 0008_indexes
@@ -31,6 +31,9 @@ def upgrade():
                               **_partial('client_key'))
         batch_op.create_index('ix_rating_ip_time', ['ip', 'rated_at'], unique=False,
                               **_partial('ip'))
+        low = sa.text("stars <= 2")
+        batch_op.create_index('ix_rating_low', ['outlet_id', 'local_date'], unique=False,
+                              sqlite_where=low, postgresql_where=low)
     with op.batch_alter_table('rating_review', schema=None) as batch_op:
         batch_op.create_index('ix_rating_review_action_rating', ['action', 'rating_id'],
                               unique=False)
@@ -54,6 +57,7 @@ def downgrade():
     with op.batch_alter_table('rating_review', schema=None) as batch_op:
         batch_op.drop_index('ix_rating_review_action_rating')
     with op.batch_alter_table('rating', schema=None) as batch_op:
+        batch_op.drop_index('ix_rating_low')
         batch_op.drop_index('ix_rating_ip_time')
         batch_op.drop_index('ix_rating_client_person_time')
         batch_op.create_index('ix_rating_client_key', ['client_key'], unique=False)
