@@ -132,7 +132,9 @@ def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> No
 
     ``rows`` are dicts, or tuples in the order of ``columns``. On SQLite they go straight to
     the driver's executemany, with only the date and time columns converted the way
-    SQLAlchemy's types store them; elsewhere SQLAlchemy batches them itself.
+    SQLAlchemy's types store them; on PostgreSQL through COPY, which takes the values as they
+    are. Either way a column left out gets no Python-side default: name every column that has
+    one.
     """
     from .extensions import db
 
@@ -141,8 +143,8 @@ def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> No
     if columns is None:
         columns = tuple(rows[0])
         rows = [tuple(row[key] for key in columns) for row in rows]
-    if db.engine.dialect.name != "sqlite":
-        db.session.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+    if db.engine.dialect.name == "postgresql":
+        _copy(db.session.connection(), table, columns, rows)
         return
     compiled = table.insert().compile(dialect=db.engine.dialect, column_keys=list(columns))
     order = [columns.index(key) for key in compiled.positiontup]  # every column with a default too
@@ -154,6 +156,19 @@ def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> No
     if converters:
         rows = [_converted(row, converters) for row in rows]
     db.session.connection().exec_driver_sql(str(compiled), rows)
+
+
+def _copy(connection, table, columns: tuple[str, ...], rows: list) -> None:
+    """COPY ``rows`` into ``table`` on the connection's own psycopg connection (and so in its
+    transaction)."""
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _converted(row: tuple, converters) -> tuple:
