@@ -15,8 +15,9 @@ run: $(VENV)/.run-deps translations
 test: $(VENV)/.dev-deps translations
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.dev-deps translations  ## ratios against bare baselines, see bench/bench.py
-	$(BIN)/python -m bench.bench
+bench: $(VENV)/.dev-deps translations  ## ratios to the stack's own limits, see bench/bench.py
+	@command -v wrk > /dev/null || { echo "make bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m bench.bench $(BENCH_ARGS)
 
 soak: $(VENV)/.dev-deps translations  ## load and fault scenarios, see docs/reliability.md
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)

@@ -1,0 +1,203 @@
+"""The SQL of one customer rating (GET the page, POST the form), captured in-process.
+
+The portal is built with ``create_app`` on the bench database, the demo teller T1001 opens
+window 1, a few ratings are sent through the test client to warm up, then every statement
+of one more GET and POST is recorded with SQLAlchemy's ``before_cursor_execute`` and
+``after_cursor_execute`` events: text, parameters, executemany flag and time. The replay
+baseline (bench/replay_app.py) runs exactly these statements; for columns with a unique
+constraint it substitutes fresh random values (the rating's ``nonce``), so that repeated
+inserts do not collide.
+"""
+import pickle
+import re
+import secrets
+import time
+from pathlib import Path
+
+from sqlalchemy import UniqueConstraint, event
+
+from .common import Db
+from .data import dispose, portal_app
+
+TELLER = "T1001"
+WARM_PAIRS = 3
+TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
+INSERT = re.compile(r'^\s*INSERT INTO\s+"?(\w+)"?\s*\(([^)]*)\)\s*VALUES\s*\(', re.IGNORECASE | re.DOTALL)
+STARS_COMMENT = {"stars": "5", "comment": "服务很好,谢谢"}
+
+
+class Recorder:
+    """Statements run on an engine while ``on`` is set: (text, params, many, seconds)."""
+
+    def __init__(self, engine):
+        self.engine, self.on, self.statements = engine, False, []
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        if self.on:
+            seconds = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+            self.statements.append((statement, parameters, executemany, seconds))
+
+    def take(self) -> list:
+        taken, self.statements = self.statements, []
+        return taken
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+def open_window(app) -> str:
+    """Put T1001 on duty at window 1 (as the bench's customers find it); the window token."""
+    from sqlalchemy import select
+
+    from portal.blueprints.ratings import services
+    from portal.blueprints.ratings.models import Window
+    from portal.extensions import db
+    from portal.models import Person
+    from portal.timeutil import utcnow
+
+    with app.app_context():
+        teller = db.session.scalar(select(Person).where(Person.work_no == TELLER))
+        window = db.session.scalar(select(Window).where(Window.outlet_id == teller.org_unit_id,
+                                                        Window.number == 1))
+        services.open_window(teller, window, utcnow())
+        token = window.token
+        db.session.remove()
+    return token
+
+
+def unique_columns() -> dict[str, set[str]]:
+    """Per table, the columns that alone carry a unique constraint (primary keys aside)."""
+    from portal.extensions import db
+
+    found: dict[str, set[str]] = {}
+    for table in db.metadata.tables.values():
+        columns = {c.name for c in table.columns if c.unique and not c.primary_key}
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1:
+                columns |= {c.name for c in constraint.columns}
+        for index in table.indexes:
+            if index.unique and len(index.columns) == 1:
+                columns |= {c.name for c in index.columns}
+        if columns:
+            found[table.name] = columns
+    return found
+
+
+def _split_values(text: str) -> list[str]:
+    """The items of the VALUES list that ``text`` starts with (after its opening
+    parenthesis), split at top-level commas, up to the closing parenthesis."""
+    items, depth, current = [], 0, []
+    for ch in text:
+        if ch == ")" and depth == 0:
+            break
+        if ch == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        current.append(ch)
+    items.append("".join(current).strip())
+    return items
+
+
+def fresh_slots(statement: str, parameters, uniques: dict[str, set[str]]) -> list:
+    """Where an INSERT puts values into unique columns: (tuple index or dict key, kind)."""
+    found = INSERT.match(statement)
+    if not found or parameters is None:
+        return []
+    table, columns = found.group(1), [c.strip().strip('"') for c in found.group(2).split(",")]
+    wanted = uniques.get(table, set())
+    slots = []
+    values = _split_values(statement[found.end():])
+    for position, column in enumerate(columns):
+        if column not in wanted:
+            continue
+        if isinstance(parameters, dict):
+            name = re.match(r"%\((\w+)\)s", values[position])
+            if name:
+                slots.append((name.group(1), column))
+        elif values[position] == "?":
+            slots.append((sum(1 for v in values[:position] if v == "?"), column))
+    return slots
+
+
+def capture_rating(db: Db, instance: Path, plan_path: Path) -> dict:
+    """Open the window, capture one GET and POST, write the replay plan; a summary."""
+    import logging
+
+    app = portal_app(db, instance)
+    logging.getLogger("portal").setLevel(logging.ERROR)
+    token = open_window(app)
+    path = f"/r/{token}"
+    from portal.extensions import db as portal_db
+
+    with app.app_context():
+        recorder = Recorder(portal_db.engine)
+        uniques = unique_columns()
+    try:
+        for n in range(WARM_PAIRS + 1):
+            client = app.test_client()  # a new phone: no session yet, its own rid
+            client.set_cookie("rid", secrets.token_urlsafe(16))
+            recorder.on = n == WARM_PAIRS
+            got = client.get(path)
+            get_sql = recorder.take()
+            page = got.get_data(as_text=True)
+            form = {"csrf_token": _field(page, "csrf_token"),
+                    "view_token": _field(page, "view_token"), **STARS_COMMENT}
+            posted = client.post(path, data=form)
+            post_sql = recorder.take()
+            recorder.on = False
+            if got.status_code != 200 or posted.status_code != 303:
+                raise RuntimeError(f"rating in-process: GET {got.status_code}, "
+                                   f"POST {posted.status_code}")
+    finally:
+        recorder.close()
+        with app.app_context():
+            dispose()
+
+    def replayable(statements):
+        return [(s, p, many) for s, p, many, _ in statements
+                if not TRANSACTION_CONTROL.match(s)]
+
+    get_plan, post_plan = replayable(get_sql), replayable(post_sql)
+    plan = {
+        "backend": db.backend,
+        "target": str(db.path) if db.backend == "sqlite" else db.url,
+        "path": path,
+        "get": get_plan,
+        "post": post_plan,
+        "fresh": {i: fresh_slots(s, p, uniques) for i, (s, p, _) in enumerate(post_plan)},
+        "get_body": page,
+        "get_set_cookie": got.headers.get("Set-Cookie", ""),
+        "post_location": posted.headers.get("Location", f"{path}/thanks"),
+    }
+    plan_path.write_bytes(pickle.dumps(plan))
+    return {
+        "path": path,
+        "get_statements": len(get_sql), "post_statements": len(post_sql),
+        "get_body_bytes": len(page.encode()),
+        "fresh_values": {post_plan[i][0].split("(")[0].strip(): [c for _, c in slots]
+                         for i, slots in plan["fresh"].items() if slots},
+        "sql": [{"request": kind, "ms": round(seconds * 1000, 3), "statement": short(s)}
+                for kind, statements in (("GET", get_sql), ("POST", post_sql))
+                for s, _, _, seconds in statements],
+    }
+
+
+def short(statement: str, limit: int = 160) -> str:
+    text = " ".join(statement.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _field(page: str, name: str) -> str:
+    found = re.search(r'name="%s"[^>]*?value="([^"]*)"' % re.escape(name), page)
+    if not found:
+        raise RuntimeError(f"no {name} in the rating page")
+    return found.group(1)

@@ -1,0 +1,105 @@
+"""The rating baseline: a bare Flask app replaying the portal's own SQL for one GET and POST.
+
+``BENCH_REPLAY_PLAN`` names the pickle bench/capture.py wrote: the statements with their
+parameters as the portal sent them to the driver, the GET's body and Set-Cookie header and
+the POST's redirect. GET /r/<token> runs the GET's statements in one read transaction and
+answers the captured page (same size, same form fields); POST runs the POST's statements in
+one transaction committed once (SQLite: BEGIN IMMEDIATE, the portal's pragmas), with fresh
+random values for the unique columns, and answers 303. One DBAPI connection per worker,
+opened after the fork and kept, as the portal's pool keeps its connections.
+"""
+import os
+import pickle
+import secrets
+import sqlite3
+
+from flask import Flask, make_response, redirect, request
+
+with open(os.environ["BENCH_REPLAY_PLAN"], "rb") as fh:
+    PLAN = pickle.load(fh)  # nosec B301: written by bench/capture.py in this very run
+
+app = Flask(__name__)
+_conn = None
+LOCK_WAIT_MS = 10000  # as portal/database.py
+
+
+def connection():
+    global _conn
+    if _conn is None:
+        if PLAN["backend"] == "postgresql":
+            import psycopg
+
+            _conn = psycopg.connect(PLAN["target"].replace("postgresql+psycopg://",
+                                                           "postgresql://"))
+            _conn.execute(f"SET lock_timeout = {LOCK_WAIT_MS}")
+            _conn.commit()
+        else:
+            _conn = sqlite3.connect(PLAN["target"], isolation_level=None,
+                                    check_same_thread=False)
+            for pragma in ("journal_mode=WAL", "synchronous=FULL",
+                           f"busy_timeout={LOCK_WAIT_MS}", "foreign_keys=ON"):
+                _conn.execute(f"PRAGMA {pragma}")
+    return _conn
+
+
+def _fresh(value, column: str):
+    if isinstance(value, str):
+        return secrets.token_hex(max(1, len(value) // 2))[:len(value)] or "x"
+    if isinstance(value, int):
+        return secrets.randbits(62)
+    return value
+
+
+def _run(conn, statements, fresh=None) -> None:
+    for index, (statement, parameters, many) in enumerate(statements):
+        slots = fresh.get(index) if fresh else None
+        if slots:
+            if isinstance(parameters, dict):
+                parameters = dict(parameters)
+                for key, column in slots:
+                    parameters[key] = _fresh(parameters[key], column)
+            else:
+                parameters = list(parameters)
+                for key, column in slots:
+                    parameters[key] = _fresh(parameters[key], column)
+        if many:
+            cursor = conn.cursor()
+            cursor.executemany(statement, parameters)
+        else:
+            cursor = conn.execute(statement, parameters)
+        if cursor.description is not None:
+            cursor.fetchall()
+        cursor.close()
+
+
+@app.get("/healthz")
+def healthz():
+    return "ok"
+
+
+@app.route("/r/<token>", methods=["GET", "POST"])
+def rate(token: str):
+    conn = connection()
+    if request.method == "GET":
+        if PLAN["backend"] == "sqlite":
+            conn.execute("BEGIN")
+        try:
+            _run(conn, PLAN["get"])
+        finally:
+            conn.rollback()  # the pool's reset on return, as the portal's session ends
+        response = make_response(PLAN["get_body"])
+        response.headers["Cache-Control"] = "no-store"
+        if PLAN["get_set_cookie"]:
+            response.headers["Set-Cookie"] = PLAN["get_set_cookie"]
+        return response
+    if not request.form.get("view_token") or not request.form.get("csrf_token"):
+        return "bad form", 400
+    if PLAN["backend"] == "sqlite":
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        _run(conn, PLAN["post"], PLAN["fresh"])
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+    return redirect(PLAN["post_location"], 303)
