@@ -77,12 +77,12 @@ class Rating(db.Model):
         Index("ix_rating_outlet_day", "outlet_id", "local_date"),
         Index("ix_rating_commented", "person_id", "rated_at",
               sqlite_where=text("comment != ''"), postgresql_where=text("comment != ''")),
-        # the repeat rule (one phone, one teller, 10 minutes) and the burst flag (one address,
-        # 10 minutes) on every customer rating; imported ratings carry neither, so only the
-        # collected ones are indexed
-        Index("ix_rating_client_person_time", "client_key", "person_id", "rated_at",
-              sqlite_where=text("client_key IS NOT NULL"),
-              postgresql_where=text("client_key IS NOT NULL")),
+        # The burst flag (one address, 10 minutes) on every customer's rating; imported ratings
+        # carry no address, so only the collected ones are indexed. The repeat rule (one
+        # phone, one teller, 10 minutes) reads the teller's last 10 minutes through
+        # ix_rating_person_time: an index led by the phone's random key would put every
+        # insert on a random page of a large index (a full-page write on PostgreSQL after
+        # each checkpoint), as the nonce's would if nonces were not time-ordered.
         Index("ix_rating_ip_time", "ip", "rated_at", sqlite_where=text("ip IS NOT NULL"),
               postgresql_where=text("ip IS NOT NULL")),
         # the outlet manager's low-rating alerts (home page, badge): the low ones only
