@@ -19,11 +19,14 @@ says how much the portal adds on top of it.
    Baseline: a bare Flask app (bench/replay_app.py) whose GET and POST run exactly the SQL
    statements, with their parameters, that the portal issued for one GET and one POST,
    captured in-process beforehand on the same database (bench/capture.py); the POST in one
-   transaction committed once (SQLite: BEGIN IMMEDIATE), with fresh values for unique
-   columns; the GET answers the captured page. Ratio = portal pairs/s / replay pairs/s:
-   what the framework, forms, tokens and templates cost above the SQL itself.
-   Goal >= 0.70; and the portal's pairs/s at 1M and 10M within 10 % of the empty figure
-   (the SQL must not grow with the table).
+   transaction committed once (SQLite: BEGIN IMMEDIATE), with fresh random values for the
+   customer's own (the unique nonce, the phone's client_key); the GET answers the captured
+   page. Ratio = portal pairs/s / replay pairs/s: what the framework, forms, tokens and
+   templates cost above the SQL itself. Goal >= 0.70; and the portal's pairs/s at 1M and
+   10M within 10 % of the empty figure (the SQL must not grow with the table). On
+   PostgreSQL the server's WAL per stored rating is printed too. Every customer comes from
+   127.0.0.1, so the burst count (ratings from one address in 10 minutes) counts all of the
+   run's ratings, on both sides alike.
 2. Every role's home page "/" signed in through the real /login form as T1001, L0001, M0001,
    S0001 and A0001. Baseline: the same template rendered from the context one real request
    of that page built, captured in the same gunicorn worker (bench/portal_app.py), served by
@@ -102,6 +105,7 @@ def bench_rate(db: Db, folder: Path, portal_srv, args, plan_path: Path,
     path = capture_info["path"]
     say("    rating: portal and SQL replay")
     before = data.rating_count(db)
+    wal_before = pg_wal() if db.backend == "postgresql" else None
     quiet = args.quiet.wait()
     with server.Server("bench.replay_app:app", {"BENCH_REPLAY_PLAN": str(plan_path)},
                        folder / "replay.log") as replay_srv:
@@ -110,14 +114,30 @@ def bench_rate(db: Db, folder: Path, portal_srv, args, plan_path: Path,
                                  args.rate_s, args.warm_s, args.rounds, args.connections)
     portal, replay = found["portal"], found["replay"]
     stored = data.rating_count(db) - before
+    wal = None
+    if wal_before:  # the server's WAL during the runs, per rating stored (others' too)
+        after = pg_wal()
+        wal = {"kb_per_rating": round((after[2] - wal_before[2]) / 1024 / max(1, stored), 1),
+               "full_page_images_per_rating": round((after[1] - wal_before[1]) / max(1, stored),
+                                                    2)}
     acknowledged = sum(side["pairs_ok"] + (side["warm_up"] or {}).get("pairs_ok", 0)
                        for side in (portal, replay))
     runs = sum(side["runs"] + (side["warm_up"] is not None) for side in (portal, replay))
     return {"capture": capture_info, "portal": portal, "replay": replay, "machine": quiet,
             "ratio": ratio(portal["pairs_per_s"], replay["pairs_per_s"]),
             # a POST still in flight when wrk stops is stored but not counted by wrk
-            "rows_stored": stored, "posts_acknowledged": acknowledged,
+            "rows_stored": stored, "posts_acknowledged": acknowledged, "pg_wal": wal,
             "rows_check": acknowledged <= stored <= acknowledged + runs * args.connections}
+
+
+def pg_wal() -> tuple[int, int, int] | None:
+    """PostgreSQL's WAL counters so far (records, full-page images, bytes)."""
+    try:
+        with pg_admin() as conn:
+            return tuple(int(v) for v in conn.execute(
+                "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal").fetchone())
+    except Exception:  # an older server without pg_stat_wal: no WAL figures
+        return None
 
 
 def ratio(a, b):
@@ -181,7 +201,7 @@ def bench_size(backend: str, size: int, folder: Path, args) -> dict:
     label = size_label(size)
     say(f"[{backend} {label}] preparing the database")
     db, info = data.prepare(backend, size, folder)
-    result = {"size": label, "db": info}
+    result = {"size": label, "db": info, "schema_key": data.schema_key()}
     try:
         result["ratings"] = data.rating_count(db)
         plan_path = folder / f"replay-{backend}-{label}.pickle"
@@ -224,9 +244,11 @@ def bench_import(backend: str, folder: Path, rows: int) -> dict:
 
     say(f"[{backend}] import-ratings of {rows:,} rows")
     db = data.fresh_demo(backend, folder, "import")
-    scratch = None
+    scratch = scratch_copy = None
     try:
         scratch, _ = data.working_copy(db, folder, "import_raw")
+        if backend == "postgresql":
+            scratch_copy, _ = data.working_copy(db, folder, "import_copy")
         conn = db.connect()
         tellers = conn.execute("SELECT work_no, id, org_unit_id FROM person WHERE role = "
                                "'teller' ORDER BY work_no").fetchall()
@@ -268,12 +290,15 @@ def bench_import(backend: str, folder: Path, rows: int) -> dict:
             portal_seconds = time.perf_counter() - started
             data.dispose()
         raw_seconds = raw_executemany(scratch, raw_rows)
-        stored = data.rating_count(db), data.rating_count(scratch)
+        copy_seconds = raw_copy(scratch_copy, raw_rows) if scratch_copy else None
+        stored = [data.rating_count(d) for d in (db, scratch, scratch_copy) if d]
     finally:
         data.dispose_quietly()
         drop(db)
         drop(scratch)
-    return {"rows": imported, "stored_portal_raw": list(stored),
+        drop(scratch_copy)
+    return {"rows": imported, "stored_portal_raw": stored,
+            "raw_copy_seconds": round(copy_seconds, 2) if copy_seconds else None,
             "portal_seconds": round(portal_seconds, 2),
             "portal_insert_and_days_seconds": round(timings.get("apply", 0), 2),
             "portal_read_check_seconds": round(portal_seconds - timings.get("apply", 0), 2),
@@ -305,6 +330,20 @@ def raw_executemany(db: Db, rows: list[tuple]) -> float:
             with conn.cursor() as cursor:
                 cursor.executemany(sql, rows)
             conn.commit()
+        return time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def raw_copy(db: Db, rows: list[tuple]) -> float:
+    """PostgreSQL only, for reference: COPY of ``rows`` in one transaction; the seconds."""
+    conn = db.connect()
+    try:
+        started = time.perf_counter()
+        with conn.cursor().copy(f"COPY rating ({', '.join(RAW_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
         return time.perf_counter() - started
     finally:
         conn.close()
@@ -388,6 +427,11 @@ def rate_lines(rate: dict, g: dict) -> list[str]:
         lines.append(f"    FAILURES {k}: GET {v['get_fail']}, POST {v['post_fail']}, unparsed "
                      f"{v['parse_fail']}, lost {v['lost']}, statuses {v['statuses']}, "
                      f"errors {v['errors']}")
+    if rate.get("pg_wal"):
+        w = rate["pg_wal"]
+        lines.append(detail_line("WAL per stored rating", f"{w['kb_per_rating']} kB",
+                                 f"{w['full_page_images_per_rating']} FPI",
+                                 "both sides together (server-wide counters)"))
     if not rate.get("rows_check", True):
         lines.append(f"    ROWS: {rate['rows_stored']} stored for {rate['posts_acknowledged']} "
                      "acknowledged")
@@ -433,7 +477,9 @@ def import_line(backend: str, imp: dict, g: dict) -> str:
             f" s (read+check {imp['portal_read_check_seconds']:.2f} s, insert+rating_day "
             f"{imp['portal_insert_and_days_seconds']:.2f} s) / raw executemany "
             f"{imp['raw_seconds']:.2f} s = {f(imp['ratio'], 2)}x; goal <= {g['import_ratio']}x "
-            f"{verdict(imp['ratio'], g['import_ratio'], False)}")
+            f"{verdict(imp['ratio'], g['import_ratio'], False)}"
+            + (f" (for reference, raw COPY {imp['raw_copy_seconds']:.2f} s)"
+               if imp.get("raw_copy_seconds") else ""))
 
 
 def table(results: dict) -> str:

@@ -4,9 +4,14 @@ The portal is built with ``create_app`` on the bench database, the demo teller T
 window 1, a few ratings are sent through the test client to warm up, then every statement
 of one more GET and POST is recorded with SQLAlchemy's ``before_cursor_execute`` and
 ``after_cursor_execute`` events: text, parameters, executemany flag and time. The replay
-baseline (bench/replay_app.py) runs exactly these statements; for columns with a unique
-constraint it substitutes fresh random values (the rating's ``nonce``), so that repeated
-inserts do not collide.
+baseline (bench/replay_app.py) runs exactly these statements with these parameters, except
+for the values that belong to one customer: those put into a column with a unique
+constraint (the rating's ``nonce``), so that repeated inserts do not collide, and the random
+tokens that differ between two customers' POSTs (the phone's ``client_key``), so that the
+replay reads and writes its indexes where the portal does. Each is replaced by a fresh
+value of the same shape in every statement of the POST it appears in: random hex of the same
+length, or, for a value that starts with the time in hex (a time-ordered nonce), the time of
+the replay followed by random hex, so that both sides insert at the same end of an index.
 """
 import pickle
 import re
@@ -21,6 +26,7 @@ from .data import dispose, portal_app
 
 TELLER = "T1001"
 WARM_PAIRS = 3
+HEX_TOKEN = re.compile(r"[0-9a-f]{16,}")
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 INSERT = re.compile(r'^\s*INSERT INTO\s+"?(\w+)"?\s*\(([^)]*)\)\s*VALUES\s*\(', re.IGNORECASE | re.DOTALL)
 STARS_COMMENT = {"stars": "5", "comment": "服务很好,谢谢"}
@@ -128,6 +134,42 @@ def fresh_slots(statement: str, parameters, uniques: dict[str, set[str]]) -> lis
     return slots
 
 
+def _values(parameters) -> list:
+    if parameters is None:
+        return []
+    return list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
+
+
+def customer_values(post: list, other: list, uniques: dict[str, set[str]]) -> dict[str, str]:
+    """The values of one customer in the POST's parameters, each with what it is: those put
+    into unique columns, and random tokens that another customer's POST had otherwise."""
+    found: dict[str, str] = {}
+    for statement, parameters, _ in post:
+        for key, column in fresh_slots(statement, parameters, uniques):
+            value = parameters[key]
+            if isinstance(value, str):
+                found[value] = column
+    if len(other) == len(post) and all(a[0] == b[0] for a, b in zip(post, other)):
+        for (statement, mine, _), (_, theirs, _) in zip(post, other):
+            for a, b in zip(_values(mine), _values(theirs)):
+                if isinstance(a, str) and a != b and HEX_TOKEN.fullmatch(a):
+                    found.setdefault(a, "per-customer token")
+    return found
+
+
+TIME_PREFIXES = ((16, 1), (14, 1000), (11, 1_000_000))  # hex digits of ns, µs, ms
+
+
+def shape_of(value: str, now_ns: int) -> dict:
+    """How to make a fresh value like ``value``: random hex, or the time in hex then random."""
+    if HEX_TOKEN.fullmatch(value):
+        for digits, unit_ns in TIME_PREFIXES:
+            if len(value) > digits and abs(int(value[:digits], 16) * unit_ns - now_ns) < 86400e9:
+                return {"kind": "time", "digits": digits, "unit_ns": unit_ns,
+                        "length": len(value)}
+    return {"kind": "hex", "length": len(value)}
+
+
 def capture_rating(db: Db, instance: Path, plan_path: Path) -> dict:
     """Open the window, capture one GET and POST, write the replay plan; a summary."""
     import logging
@@ -141,17 +183,20 @@ def capture_rating(db: Db, instance: Path, plan_path: Path) -> dict:
     with app.app_context():
         recorder = Recorder(portal_db.engine)
         uniques = unique_columns()
+    other_post = None
     try:
-        for n in range(WARM_PAIRS + 1):
+        for n in range(WARM_PAIRS + 2):  # the last two customers are recorded
             client = app.test_client()  # a new phone: no session yet, its own rid
             client.set_cookie("rid", secrets.token_urlsafe(16))
-            recorder.on = n == WARM_PAIRS
+            recorder.on = n >= WARM_PAIRS
             got = client.get(path)
             get_sql = recorder.take()
             page = got.get_data(as_text=True)
             form = {"csrf_token": _field(page, "csrf_token"),
                     "view_token": _field(page, "view_token"), **STARS_COMMENT}
             posted = client.post(path, data=form)
+            if n == WARM_PAIRS:
+                other_post = recorder.take()
             post_sql = recorder.take()
             recorder.on = False
             if got.status_code != 200 or posted.status_code != 303:
@@ -167,13 +212,14 @@ def capture_rating(db: Db, instance: Path, plan_path: Path) -> dict:
                 if not TRANSACTION_CONTROL.match(s)]
 
     get_plan, post_plan = replayable(get_sql), replayable(post_sql)
+    fresh = customer_values(post_plan, replayable(other_post or []), uniques)
     plan = {
         "backend": db.backend,
         "target": str(db.path) if db.backend == "sqlite" else db.url,
         "path": path,
         "get": get_plan,
         "post": post_plan,
-        "fresh": {i: fresh_slots(s, p, uniques) for i, (s, p, _) in enumerate(post_plan)},
+        "fresh": {value: shape_of(value, time.time_ns()) for value in fresh},
         "get_body": page,
         "get_set_cookie": got.headers.get("Set-Cookie", ""),
         "post_location": posted.headers.get("Location", f"{path}/thanks"),
@@ -183,8 +229,8 @@ def capture_rating(db: Db, instance: Path, plan_path: Path) -> dict:
         "path": path,
         "get_statements": len(get_sql), "post_statements": len(post_sql),
         "get_body_bytes": len(page.encode()),
-        "fresh_values": {post_plan[i][0].split("(")[0].strip(): [c for _, c in slots]
-                         for i, slots in plan["fresh"].items() if slots},
+        "fresh_values": sorted({f"{what} ({shape_of(value, time.time_ns())['kind']})"
+                                for value, what in fresh.items()}),
         "sql": [{"request": kind, "ms": round(seconds * 1000, 3), "statement": short(s)}
                 for kind, statements in (("GET", get_sql), ("POST", post_sql))
                 for s, _, _, seconds in statements],

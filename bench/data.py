@@ -418,16 +418,19 @@ def _secondary_indexes(conn, backend: str, table: str) -> list[tuple[str, str, s
         return [("index", name, sql) for name, sql in conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
             "AND sql IS NOT NULL", (table,))]
+    constraints = {name: (kind, definition) for name, kind, definition in conn.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u')", (table,))}
     found = []
-    constraints = {name: definition for name, definition in conn.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype = 'u'", (table,))}
     for name, definition in conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", (table,)):
-        if name in constraints:
+        kind, constraint = constraints.get(name, (None, None))
+        if kind == "p":
+            continue
+        if kind == "u":
             found.append(("constraint", name,
-                          f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {constraints[name]}'))
-        elif not name.startswith("pk_") and not definition.startswith("CREATE UNIQUE INDEX pk_"):
+                          f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {constraint}'))
+        else:
             found.append(("index", name, definition))
     return found
 

@@ -5,13 +5,15 @@ parameters as the portal sent them to the driver, the GET's body and Set-Cookie 
 the POST's redirect. GET /r/<token> runs the GET's statements in one read transaction and
 answers the captured page (same size, same form fields); POST runs the POST's statements in
 one transaction committed once (SQLite: BEGIN IMMEDIATE, the portal's pragmas), with fresh
-random values for the unique columns, and answers 303. One DBAPI connection per worker,
+random values in place of the customer's own (the unique ``nonce``, the phone's
+``client_key``: see bench/capture.py), and answers 303. One DBAPI connection per worker,
 opened after the fork and kept, as the portal's pool keeps its connections.
 """
 import os
 import pickle
 import secrets
 import sqlite3
+import time
 
 from flask import Flask, make_response, redirect, request
 
@@ -42,31 +44,31 @@ def connection():
     return _conn
 
 
-def _fresh(value, column: str):
-    if isinstance(value, str):
-        return secrets.token_hex(max(1, len(value) // 2))[:len(value)] or "x"
-    if isinstance(value, int):
-        return secrets.randbits(62)
-    return value
+def _fresh(shape: dict) -> str:
+    """A value of the captured one's shape: lowercase hex of the same length, led by the
+    time now when the captured value was led by the time of the capture."""
+    length = shape["length"]
+    lead = ""
+    if shape["kind"] == "time":
+        lead = f"{time.time_ns() // shape['unit_ns']:0{shape['digits']}x}"[-shape["digits"]:]
+    return lead + secrets.token_hex(length // 2 + 1)[:length - len(lead)]
 
 
-def _run(conn, statements, fresh=None) -> None:
-    for index, (statement, parameters, many) in enumerate(statements):
-        slots = fresh.get(index) if fresh else None
-        if slots:
-            if isinstance(parameters, dict):
-                parameters = dict(parameters)
-                for key, column in slots:
-                    parameters[key] = _fresh(parameters[key], column)
-            else:
-                parameters = list(parameters)
-                for key, column in slots:
-                    parameters[key] = _fresh(parameters[key], column)
+def _substituted(parameters, mapping: dict):
+    if not mapping or parameters is None:
+        return parameters
+    if isinstance(parameters, dict):
+        return {k: mapping.get(v, v) if isinstance(v, str) else v for k, v in parameters.items()}
+    return [mapping.get(v, v) if isinstance(v, str) else v for v in parameters]
+
+
+def _run(conn, statements, mapping=None) -> None:
+    for statement, parameters, many in statements:
         if many:
             cursor = conn.cursor()
-            cursor.executemany(statement, parameters)
+            cursor.executemany(statement, [_substituted(p, mapping) for p in parameters])
         else:
-            cursor = conn.execute(statement, parameters)
+            cursor = conn.execute(statement, _substituted(parameters, mapping))
         if cursor.description is not None:
             cursor.fetchall()
         cursor.close()
@@ -97,7 +99,7 @@ def rate(token: str):
     if PLAN["backend"] == "sqlite":
         conn.execute("BEGIN IMMEDIATE")
     try:
-        _run(conn, PLAN["post"], PLAN["fresh"])
+        _run(conn, PLAN["post"], {value: _fresh(shape) for value, shape in PLAN["fresh"].items()})
     except BaseException:
         conn.rollback()
         raise
