@@ -15,18 +15,20 @@ says how much the portal adds on top of it.
 1. The customer's rating: GET /r/<window token> then POST the form (stars=5, a comment),
    pair after pair on each connection (bench/wrk/rate.lua: a fresh random ``rid`` phone
    cookie per pair, csrf_token and the one-time view_token read from the page, the session
-   cookie carried to the POST; a pair counts on 303). Rate limits are off in the bench app.
+   cookie carried to the POST; a pair counts on 303), at the ten demo tellers' windows in
+   turn (each of them on duty). Rate limits are off in the bench app.
    Baseline: a bare Flask app (bench/replay_app.py) whose GET and POST run exactly the SQL
    statements, with their parameters, that the portal issued for one GET and one POST,
-   captured in-process beforehand on the same database (bench/capture.py); the POST in one
-   transaction committed once (SQLite: BEGIN IMMEDIATE), with fresh random values for the
+   captured in-process beforehand on the same database at each window (bench/capture.py);
+   the POST in one transaction committed once (SQLite: BEGIN IMMEDIATE), with fresh random values for the
    customer's own (the unique nonce, the phone's client_key); the GET answers the captured
    page. Ratio = portal pairs/s / replay pairs/s: what the framework, forms, tokens and
    templates cost above the SQL itself. Goal >= 0.70; and the portal's pairs/s at 1M and
    10M within 10 % of the empty figure (the SQL must not grow with the table). On
-   PostgreSQL the server's WAL per stored rating is printed too. Every customer comes from
-   127.0.0.1, so the burst count (ratings from one address in 10 minutes) counts all of the
-   run's ratings, on both sides alike.
+   PostgreSQL the server's WAL per stored rating is printed too. The bench's customers
+   are far denser than a hall's (hundreds a second for ten tellers), and every one comes
+   from 127.0.0.1: reads of the last 10 minutes (the repeat rule per teller, the burst
+   count per address) read much more than they would, on both sides alike.
 2. Every role's home page "/" signed in through the real /login form as T1001, L0001, M0001,
    S0001 and A0001. Baseline: the same template rendered from the context one real request
    of that page built, captured in the same gunicorn worker (bench/portal_app.py), served by
@@ -102,15 +104,15 @@ def bench_rate(db: Db, folder: Path, portal_srv, args, plan_path: Path,
                capture_info: dict) -> dict:
     from . import data, server
 
-    path = capture_info["path"]
+    paths = capture_info["paths"]
     say("    rating: portal and SQL replay")
     before = data.rating_count(db)
     wal_before = pg_wal() if db.backend == "postgresql" else None
     quiet = args.quiet.wait()
     with server.Server("bench.replay_app:app", {"BENCH_REPLAY_PLAN": str(plan_path)},
                        folder / "replay.log") as replay_srv:
-        found = server.alternate({"portal": ("rate.lua", portal_srv.url, [path]),
-                                  "replay": ("rate.lua", replay_srv.url, [path])},
+        found = server.alternate({"portal": ("rate.lua", portal_srv.url, paths),
+                                  "replay": ("rate.lua", replay_srv.url, paths)},
                                  args.rate_s, args.warm_s, args.rounds, args.connections)
     portal, replay = found["portal"], found["replay"]
     stored = data.rating_count(db) - before

@@ -1,8 +1,8 @@
 """The SQL of one customer rating (GET the page, POST the form), captured in-process.
 
-The portal is built with ``create_app`` on the bench database, the demo teller T1001 opens
-window 1, a few ratings are sent through the test client to warm up, then every statement
-of one more GET and POST is recorded with SQLAlchemy's ``before_cursor_execute`` and
+The portal is built with ``create_app`` on the bench database, the ten demo tellers open
+their windows, a few ratings are sent through the test client to warm up, then at each
+window every statement of a GET and a POST is recorded with SQLAlchemy's ``before_cursor_execute`` and
 ``after_cursor_execute`` events: text, parameters, executemany flag and time. The replay
 baseline (bench/replay_app.py) runs exactly these statements with these parameters, except
 for the values that belong to one customer: those put into a column with a unique
@@ -24,7 +24,11 @@ from sqlalchemy import UniqueConstraint, event
 from .common import Db
 from .data import dispose, portal_app
 
-TELLER = "T1001"
+#: the demo tellers, each on duty at the window of their number: the customers of the
+#: bench spread over their ten windows, as a hall's customers do (one teller alone would
+#: get every rating of the run, and the repeat rule, which reads the teller's last ten
+#: minutes, would read all of them)
+TELLERS = tuple(f"T100{i}" for i in range(1, 7)) + tuple(f"T200{i}" for i in range(1, 5))
 WARM_PAIRS = 3
 HEX_TOKEN = re.compile(r"[0-9a-f]{16,}")
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
@@ -57,8 +61,9 @@ class Recorder:
         event.remove(self.engine, "after_cursor_execute", self._after)
 
 
-def open_window(app) -> str:
-    """Put T1001 on duty at window 1 (as the bench's customers find it); the window token."""
+def open_windows(app) -> list[str]:
+    """Put every demo teller on duty at their window (T1001 at window 1 of ZJK-001, ...,
+    T2004 at window 4 of ZJK-002); the windows' tokens, T1001's first."""
     from sqlalchemy import select
 
     from portal.blueprints.ratings import services
@@ -67,14 +72,16 @@ def open_window(app) -> str:
     from portal.models import Person
     from portal.timeutil import utcnow
 
+    tokens = []
     with app.app_context():
-        teller = db.session.scalar(select(Person).where(Person.work_no == TELLER))
-        window = db.session.scalar(select(Window).where(Window.outlet_id == teller.org_unit_id,
-                                                        Window.number == 1))
-        services.open_window(teller, window, utcnow())
-        token = window.token
+        for work_no in TELLERS:
+            teller = db.session.scalar(select(Person).where(Person.work_no == work_no))
+            window = db.session.scalar(select(Window).where(
+                Window.outlet_id == teller.org_unit_id, Window.number == int(work_no[-1])))
+            services.open_window(teller, window, utcnow())
+            tokens.append(window.token)
         db.session.remove()
-    return token
+    return tokens
 
 
 def unique_columns() -> dict[str, set[str]]:
@@ -170,63 +177,72 @@ def shape_of(value: str, now_ns: int) -> dict:
     return {"kind": "hex", "length": len(value)}
 
 
+def _pair(app, path: str, recorder: Recorder, record: bool):
+    """One customer: GET the page and POST it; (GET, its SQL, POST, its SQL)."""
+    client = app.test_client()  # a new phone: no session yet, its own rid
+    client.set_cookie("rid", secrets.token_urlsafe(16))
+    recorder.on = record
+    got = client.get(path)
+    get_sql = recorder.take()
+    page = got.get_data(as_text=True)
+    form = {"csrf_token": _field(page, "csrf_token"), "view_token": _field(page, "view_token"),
+            **STARS_COMMENT}
+    posted = client.post(path, data=form)
+    post_sql = recorder.take()
+    recorder.on = False
+    if got.status_code != 200 or posted.status_code != 303:
+        raise RuntimeError(f"rating in-process: GET {got.status_code}, POST {posted.status_code}")
+    return got, get_sql, posted, post_sql
+
+
+def _replayable(statements) -> list:
+    return [(s, p, many) for s, p, many, _ in statements if not TRANSACTION_CONTROL.match(s)]
+
+
 def capture_rating(db: Db, instance: Path, plan_path: Path) -> dict:
-    """Open the window, capture one GET and POST, write the replay plan; a summary."""
+    """Open the ten windows, capture a GET and POST at each, write the replay plan; a
+    summary (the statements are those of T1001's window)."""
     import logging
 
     app = portal_app(db, instance)
     logging.getLogger("portal").setLevel(logging.ERROR)
-    token = open_window(app)
-    path = f"/r/{token}"
+    paths = [f"/r/{token}" for token in open_windows(app)]
     from portal.extensions import db as portal_db
 
     with app.app_context():
         recorder = Recorder(portal_db.engine)
         uniques = unique_columns()
-    other_post = None
+    plans, first = {}, None
     try:
-        for n in range(WARM_PAIRS + 2):  # the last two customers are recorded
-            client = app.test_client()  # a new phone: no session yet, its own rid
-            client.set_cookie("rid", secrets.token_urlsafe(16))
-            recorder.on = n >= WARM_PAIRS
-            got = client.get(path)
-            get_sql = recorder.take()
+        for _ in range(WARM_PAIRS):
+            _pair(app, paths[0], recorder, False)
+        for path in paths:
+            _, _, _, other_post = _pair(app, path, recorder, True)  # another customer's values
+            got, get_sql, posted, post_sql = _pair(app, path, recorder, True)
+            post_plan = _replayable(post_sql)
+            fresh = customer_values(post_plan, _replayable(other_post), uniques)
             page = got.get_data(as_text=True)
-            form = {"csrf_token": _field(page, "csrf_token"),
-                    "view_token": _field(page, "view_token"), **STARS_COMMENT}
-            posted = client.post(path, data=form)
-            if n == WARM_PAIRS:
-                other_post = recorder.take()
-            post_sql = recorder.take()
-            recorder.on = False
-            if got.status_code != 200 or posted.status_code != 303:
-                raise RuntimeError(f"rating in-process: GET {got.status_code}, "
-                                   f"POST {posted.status_code}")
+            plans[path] = {
+                "get": _replayable(get_sql),
+                "post": post_plan,
+                "fresh": {value: shape_of(value, time.time_ns()) for value in fresh},
+                "get_body": page,
+                "get_set_cookie": got.headers.get("Set-Cookie", ""),
+                "post_location": posted.headers.get("Location", f"{path}/thanks"),
+            }
+            if first is None:
+                first = (get_sql, post_sql, page, fresh)
     finally:
         recorder.close()
         with app.app_context():
             dispose()
-
-    def replayable(statements):
-        return [(s, p, many) for s, p, many, _ in statements
-                if not TRANSACTION_CONTROL.match(s)]
-
-    get_plan, post_plan = replayable(get_sql), replayable(post_sql)
-    fresh = customer_values(post_plan, replayable(other_post or []), uniques)
-    plan = {
-        "backend": db.backend,
-        "target": str(db.path) if db.backend == "sqlite" else db.url,
-        "path": path,
-        "get": get_plan,
-        "post": post_plan,
-        "fresh": {value: shape_of(value, time.time_ns()) for value in fresh},
-        "get_body": page,
-        "get_set_cookie": got.headers.get("Set-Cookie", ""),
-        "post_location": posted.headers.get("Location", f"{path}/thanks"),
-    }
+    plan = {"backend": db.backend,
+            "target": str(db.path) if db.backend == "sqlite" else db.url,
+            "paths": plans}
     plan_path.write_bytes(pickle.dumps(plan))
+    get_sql, post_sql, page, fresh = first
     return {
-        "path": path,
+        "paths": paths,
         "get_statements": len(get_sql), "post_statements": len(post_sql),
         "get_body_bytes": len(page.encode()),
         "fresh_values": sorted({f"{what} ({shape_of(value, time.time_ns())['kind']})"

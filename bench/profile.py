@@ -5,13 +5,14 @@
     .venv/bin/python -m bench.profile --page home --role office --tree --lines 60
 
 The database is the bench's own (bench/data.py): size 0 is seeded afresh, larger sizes come
-from the cache (built first when missing) and are copied, so the profile sees what
-``make bench`` measures. T1001 opens window 1 as in the bench. ``--page home`` signs in as
-the role's demo account through /login and profiles GET / ``--requests`` times; ``--page
-rate`` profiles that many customer pairs (GET /r/<token>, POST the form with a fresh phone
-cookie). Requests go through Flask's test client, so no network and no gunicorn are in the
-profile. The output is text: by default the frames with the most time of their own (flat),
-``--tree`` for the call tree; paste before/after profiles into the CHANGELOG.
+from the cache (built first when missing) and are copied, so the profile sees what ``make
+bench`` measures. The ten demo tellers open their windows as in the bench. ``--page home``
+signs in as the role's demo account through /login and profiles GET / ``--requests`` times;
+``--page rate`` profiles that many customer pairs (GET /r/<token>, POST the form with a
+fresh phone cookie; the ten demo windows in turn, as in the bench). Requests go through
+Flask's test client, so no network and no gunicorn are in the profile. The output is text:
+by default the frames with the most time of their own (flat), ``--tree`` for the call tree;
+paste before/after profiles into the CHANGELOG.
 """
 import argparse
 import logging
@@ -49,8 +50,11 @@ def home_requests(app, role: str):
     return one
 
 
-def rate_requests(app, path: str):
+def rate_requests(app, paths: list[str]):
+    turn = iter(range(10**9))
+
     def one():
+        path = paths[next(turn) % len(paths)]
         client = app.test_client()
         client.set_cookie("rid", secrets.token_urlsafe(16))
         page = client.get(path)
@@ -90,9 +94,9 @@ def main(argv=None) -> None:
         db, _ = data.prepare(args.backend, size, folder)
         app = data.portal_app(db, folder / "instance")
         logging.getLogger("portal").setLevel(logging.ERROR)
-        token = capture.open_window(app)
+        paths = [f"/r/{token}" for token in capture.open_windows(app)]
         one = home_requests(app, args.role) if args.page == "home" else rate_requests(
-            app, f"/r/{token}")
+            app, paths)
         for _ in range(args.warm):
             one()
         profiler = Profiler(interval=args.interval)

@@ -1,8 +1,8 @@
 """The rating baseline: a bare Flask app replaying the portal's own SQL for one GET and POST.
 
-``BENCH_REPLAY_PLAN`` names the pickle bench/capture.py wrote: the statements with their
-parameters as the portal sent them to the driver, the GET's body and Set-Cookie header and
-the POST's redirect. GET /r/<token> runs the GET's statements in one read transaction and
+``BENCH_REPLAY_PLAN`` names the pickle bench/capture.py wrote: for each window's path, the
+statements with their parameters as the portal sent them to the driver, the GET's body and
+Set-Cookie header and the POST's redirect. GET /r/<token> runs the GET's statements in one read transaction and
 answers the captured page (same size, same form fields); POST runs the POST's statements in
 one transaction committed once (SQLite: BEGIN IMMEDIATE, the portal's pragmas), with fresh
 random values in place of the customer's own (the unique ``nonce``, the phone's
@@ -81,27 +81,30 @@ def healthz():
 
 @app.route("/r/<token>", methods=["GET", "POST"])
 def rate(token: str):
+    plan = PLAN["paths"].get(request.path)
+    if plan is None:
+        return "unknown window", 404
     conn = connection()
     if request.method == "GET":
         if PLAN["backend"] == "sqlite":
             conn.execute("BEGIN")
         try:
-            _run(conn, PLAN["get"])
+            _run(conn, plan["get"])
         finally:
             conn.rollback()  # the pool's reset on return, as the portal's session ends
-        response = make_response(PLAN["get_body"])
+        response = make_response(plan["get_body"])
         response.headers["Cache-Control"] = "no-store"
-        if PLAN["get_set_cookie"]:
-            response.headers["Set-Cookie"] = PLAN["get_set_cookie"]
+        if plan["get_set_cookie"]:
+            response.headers["Set-Cookie"] = plan["get_set_cookie"]
         return response
     if not request.form.get("view_token") or not request.form.get("csrf_token"):
         return "bad form", 400
     if PLAN["backend"] == "sqlite":
         conn.execute("BEGIN IMMEDIATE")
     try:
-        _run(conn, PLAN["post"], {value: _fresh(shape) for value, shape in PLAN["fresh"].items()})
+        _run(conn, plan["post"], {value: _fresh(shape) for value, shape in plan["fresh"].items()})
     except BaseException:
         conn.rollback()
         raise
     conn.commit()
-    return redirect(PLAN["post_location"], 303)
+    return redirect(plan["post_location"], 303)

@@ -2,7 +2,8 @@
 -- GET /r/<token> (a fresh random `rid` phone cookie per pair, no session yet), read the
 -- csrf_token and one-time view_token from the form and the session cookie from Set-Cookie,
 -- then POST the form with stars=5 and a comment; a pair succeeds on 303.
--- Arguments after `--`: the path /r/<token>.
+-- Arguments after `--`: the paths /r/<token> of the windows; the pairs of a connection go
+-- to them in turn (each connection starting at another one).
 package.path = debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "?.lua;" .. package.path
 require("common")
 
@@ -17,7 +18,8 @@ end
 
 local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 local COMMENT = "%E6%9C%8D%E5%8A%A1%E5%BE%88%E5%A5%BD%EF%BC%8C%E8%B0%A2%E8%B0%A2" -- 服务很好,谢谢
-local path, csrf, view, session, rid, started
+local paths, path, turn = {}, nil, 0
+local csrf, view, session, rid, started
 local next_kind, in_flight = "get", nil
 local answered = 0 -- responses so far (wrk calls request() once on thread 1 to check it)
 
@@ -35,7 +37,10 @@ local function phone_id()
 end
 
 function init(args)
-  path = args[1]
+  for i = 1, #args do
+    paths[i] = args[i]
+  end
+  turn = thread_id
   math.randomseed(thread_id * 7919 + os.time() + math.floor(bench_now_us() % 1000003))
 end
 
@@ -45,6 +50,8 @@ function request()
     next_kind = "get"
   end
   if next_kind == "get" then
+    turn = turn + 1
+    path = paths[turn % #paths + 1]
     rid = phone_id()
     started = bench_now_us()
     in_flight = "get"
